@@ -1,0 +1,39 @@
+"""Argument parsing only: each command lives in bot/commands/ and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.commands import COMMANDS
+from bot.errors import HedgebotError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `hedgebot` command tree."""
+    parser = argparse.ArgumentParser(
+        prog="hedgebot", description="Hedge DeFi lending positions with inverse BTC perpetual shorts."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except HedgebotError as exc:
+        print(f"hedgebot: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

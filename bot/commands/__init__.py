@@ -1,0 +1,20 @@
+"""One module per CLI command; each has `register(subparsers)` and sets `func` on its parser.
+
+To add a command: write bot/commands/<name>.py with a `register` function and list it here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from bot.commands import config_cmd, plan_cmd, strategies_cmd
+
+Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
+
+COMMANDS: list[Registrar] = [
+    config_cmd.register,
+    strategies_cmd.register,
+    plan_cmd.register,
+]

@@ -1,0 +1,168 @@
+"""`hedgebot plan`: the offline calculator. One position, one strategy, the plan it gives."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import replace
+from typing import Any
+
+from bot import plugins
+from bot.commands.output import print_json, print_table
+from bot.config import RiskSettings
+from bot.domain import health, inverse
+from bot.domain.features import NEUTRAL_FEATURES
+from bot.domain.instruments import InstrumentError, builtin_instrument
+from bot.domain.risk import RiskLimits, apply_limits
+from bot.domain.snapshot import HedgeView, LendingView, Snapshot
+from bot.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("plan", help="offline calculator: the hedge a strategy wants for one position")
+    p.add_argument("--collateral-asset", default="ETH", help="collateral symbol (default ETH)")
+    p.add_argument("--collateral-amount", type=float, required=True, help="collateral amount (units of the asset)")
+    p.add_argument("--collateral-price", type=float, required=True, help="collateral price (USD)")
+    p.add_argument("--debt-usd", type=float, required=True, help="debt (USD)")
+    p.add_argument("--liquidation-threshold", type=float, required=True, help="e.g. 0.825 for 82.5 %%")
+    p.add_argument("--btc-price", type=float, required=True, help="BTC price (USD)")
+    p.add_argument("--exchange", default="binancecoinm", help="binancecoinm, bybit, okx or deribit")
+    p.add_argument("--strategy", default="dynamic", help="strategy name, package.module:Class or file.py")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
+    p.add_argument("--margin-btc", type=float, default=0.0, help="BTC already in the futures account (long BTC)")
+    p.add_argument("--beta", type=float, default=1.0, help="collateral beta to BTC (cross-hedge ratio; 1 for BTC)")
+    p.add_argument("--funding-rate", type=float, default=0.0001, help="funding rate per 8 h (default 0.0001)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    checks = [
+        (args.collateral_amount > 0, f"--collateral-amount must be positive, got {args.collateral_amount}"),
+        (args.collateral_price > 0, f"--collateral-price must be positive, got {args.collateral_price}"),
+        (args.debt_usd >= 0, f"--debt-usd must be zero or positive, got {args.debt_usd}"),
+        (
+            0 < args.liquidation_threshold <= 1,
+            f"--liquidation-threshold must be a fraction in (0, 1], got {args.liquidation_threshold}",
+        ),
+        (args.btc_price > 0, f"--btc-price must be positive, got {args.btc_price}"),
+        (args.margin_btc >= 0, f"--margin-btc must be zero or positive, got {args.margin_btc}"),
+        (args.beta > 0, f"--beta must be positive, got {args.beta}"),
+        (abs(args.funding_rate) < 0.05, f"--funding-rate is per 8 h, got {args.funding_rate}: that is absurd"),
+    ]
+    for ok, message in checks:
+        if not (
+            ok
+            and all(
+                math.isfinite(v)
+                for v in (
+                    args.collateral_amount,
+                    args.collateral_price,
+                    args.debt_usd,
+                    args.btc_price,
+                    args.margin_btc,
+                    args.beta,
+                )
+            )
+        ):
+            raise UsageError(message)
+
+
+def compute(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan as a flat dict of figures (what --json prints)."""
+    _validate(args)
+    try:
+        instrument = builtin_instrument(args.exchange)
+    except InstrumentError as exc:
+        raise UsageError(str(exc)) from None
+    strategy = plugins.load(args.strategy, plugins.parse_params(args.param))
+    leg = health.CollateralLeg(
+        args.collateral_asset, args.collateral_amount, args.collateral_price, args.liquidation_threshold
+    )
+    hf = health.health_factor([leg], args.debt_usd)
+    liq = health.liquidation_price([leg], args.debt_usd, args.collateral_asset)
+    lending = LendingView(
+        collateral_asset=args.collateral_asset,
+        collateral_amount=args.collateral_amount,
+        collateral_price_usd=args.collateral_price,
+        total_collateral_usd=leg.value_usd,
+        debt_usd=args.debt_usd,
+        health_factor=hf,
+        liquidation_price_usd=liq,
+        liquidation_threshold=args.liquidation_threshold,
+    )
+    features = replace(NEUTRAL_FEATURES, beta=args.beta, correlation=1.0, samples=10_000)
+    snap = Snapshot(
+        now_ms=0,
+        btc_price=args.btc_price,
+        lending=lending,
+        hedge=HedgeView(contracts=0, entry_price=args.btc_price, equity_btc=args.margin_btc),
+        instrument=instrument,
+        funding_rate_8h=args.funding_rate,
+        features=features,
+    )
+    plan = strategy.decide(snap)
+    risk = RiskSettings()
+    checked = apply_limits(
+        plan,
+        snap,
+        RiskLimits(risk.max_leverage, risk.max_notional_usd, risk.max_capital_at_risk, risk.default_stop_pct),
+        strategy.leverage_cap,
+    )
+    plan = checked.plan
+    size = instrument.contract_size_usd
+    notional = plan.contracts * size
+    required_margin = (
+        inverse.initial_margin_btc(plan.contracts, size, args.btc_price, plan.leverage) if plan.contracts else 0.0
+    )
+    posted = args.margin_btc if args.margin_btc > 0 else required_margin
+    hedge_liq = (
+        inverse.liquidation_price(-plan.contracts, size, args.btc_price, posted, instrument.maintenance_margin_rate)
+        if plan.contracts
+        else math.nan
+    )
+    return {
+        "strategy": strategy.name,
+        "exchange": instrument.exchange,
+        "symbol": instrument.venue_symbol,
+        "hedge_usd": plan.hedge_usd,
+        "margin_btc": args.margin_btc,
+        "order_notional_usd": notional,
+        "contracts": plan.contracts,
+        "contract_size_usd": size,
+        "btc_equivalent": notional / args.btc_price,
+        "leverage": plan.leverage,
+        "required_margin_btc": required_margin,
+        "net_delta_usd": inverse.net_delta_usd(args.margin_btc, args.btc_price, -plan.contracts, size),
+        "hedge_liquidation_price": hedge_liq,
+        "stop_price": plan.stop_price,
+        "stops": [{"price": s.price, "contracts": s.contracts, "label": s.label} for s in plan.stops],
+        "conditional_entries": [
+            {"trigger_price": c.trigger_price, "contracts": c.contracts, "stop_price": c.stop_price, "label": c.label}
+            for c in plan.conditional
+        ],
+        "defi_health_factor": hf,
+        "defi_liquidation_price": liq,
+        "defi_distance_to_liquidation": lending.distance_to_liquidation,
+        "funding_rate_8h": args.funding_rate,
+        # Positive: the short receives it (a positive rate means longs pay shorts).
+        "funding_per_day_btc": 3 * inverse.funding_btc(-plan.contracts, size, args.btc_price, args.funding_rate),
+        "reason": plan.reason,
+        "risk_clips": list(checked.clipped),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    result = compute(args)
+    if args.json:
+        print_json(result)
+        return 0
+    rows = [(k, v) for k, v in result.items() if k not in ("stops", "conditional_entries", "risk_clips")]
+    print_table(rows, title=f"hedge plan ({result['strategy']} on {result['exchange']} {result['symbol']}):")
+    for s in result["stops"]:
+        print(f"  stop        buy {s['contracts']} at {s['price']:,.1f} ({s['label']})")
+    for c in result["conditional_entries"]:
+        print(f"  conditional sell {c['contracts']} at {c['trigger_price']:,.1f}, its stop {c['stop_price']:,.1f}")
+    for clip in result["risk_clips"]:
+        print(f"  risk clip:  {clip}")
+    return 0

@@ -1,0 +1,225 @@
+"""Settings: environment (HEDGEBOT_*, nested with __), a .env file, and an optional TOML file.
+
+Every field says its unit. Unknown keys are errors. Secrets are SecretStr and never printed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.errors import ConfigError
+
+Mode = Literal["dry-run", "testnet", "live"]
+LIVE_CONFIRM_PHRASE = "yes-i-understand"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExchangeSettings(_Section):
+    id: Literal["binancecoinm", "bybit", "okx", "deribit"] = Field(
+        "binancecoinm", description="ccxt exchange id of the inverse BTC perpetual venue"
+    )
+    api_key: SecretStr | None = Field(None, description="API key (testnet or live); not needed in dry-run")
+    api_secret: SecretStr | None = Field(None, description="API secret")
+    password: SecretStr | None = Field(None, description="API passphrase (OKX only)")
+    api_url: str | None = Field(
+        None,
+        description="override of the exchange's REST base URL, e.g. http://127.0.0.1:8081 for the "
+        "local devnet exchange (binancecoinm only)",
+    )
+    margin_mode: Literal["isolated", "cross"] = Field("isolated", description="margin mode set on the venue")
+    min_change_contracts: int = Field(1, ge=1, description="skip position changes smaller than this (contracts)")
+    stop_move_bps: float = Field(
+        25.0, ge=0, description="replace a resting stop only when the wanted one moved more than this (bps)"
+    )
+
+
+class ChainSettings(_Section):
+    rpc_urls: list[SecretStr] = Field(
+        default_factory=list, description="JSON-RPC URLs (http(s) or ws(s)), tried in order; may hold keys"
+    )
+    pool_addresses_provider: str | None = Field(
+        None, description="Aave V3 PoolAddressesProvider address of the market to watch"
+    )
+    accounts: list[str] = Field(default_factory=list, description="borrower addresses to watch")
+    collateral_asset: str = Field("WETH", description="symbol of the collateral reserve to hedge")
+    stale_block_s: float = Field(60.0, gt=0, description="a block older than this (s) is stale: no trading")
+    call_timeout_s: float = Field(10.0, gt=0, description="timeout of one RPC call (s)")
+    requests_per_second: float = Field(20.0, gt=0, description="RPC rate limit kept by asyncio-throttle (req/s)")
+    poll_interval_s: float = Field(2.0, gt=0, description="block polling interval when not on WebSocket (s)")
+
+
+class StrategySettings(_Section):
+    name: str = Field("dynamic", description="built-in name, package.module:Class, or a .py file path")
+    params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
+
+
+class RiskSettings(_Section):
+    max_leverage: float = Field(20.0, gt=0, le=125, description="global leverage cap (x); strategies' caps apply too")
+    max_notional_usd: float = Field(250_000.0, gt=0, description="largest short face value allowed (USD)")
+    max_capital_at_risk: float = Field(
+        0.05, gt=0, le=1, description="largest loss to the protective stop, as a share of total capital"
+    )
+    default_stop_pct: float = Field(
+        0.10, gt=0, lt=1, description="stop distance put on a plan that has none (fraction above mark)"
+    )
+    max_price_jump: float = Field(
+        0.15, gt=0, lt=1, description="a price move larger than this between two feeds is absurd: halt (fraction)"
+    )
+    max_oracle_divergence: float = Field(
+        0.03, gt=0, lt=1, description="halt when exchange BTC mark and oracle BTC differ by more (fraction)"
+    )
+
+
+class PaperSettings(_Section):
+    balance_btc: float = Field(0.3, ge=0, description="starting BTC balance of the dry-run account")
+    slippage_bps: float = Field(2.0, ge=0, description="market order slippage in the paper venue (bps)")
+    maker_fee: float = Field(0.0001, ge=0, lt=0.01, description="maker fee (fraction of notional)")
+    taker_fee: float = Field(0.0005, ge=0, lt=0.01, description="taker fee (fraction of notional)")
+
+
+class AlertSettings(_Section):
+    webhook_url: SecretStr | None = Field(None, description="POST alerts as JSON to this URL")
+    telegram_token: SecretStr | None = Field(None, description="Telegram bot token")
+    telegram_chat_id: str | None = Field(None, description="Telegram chat id to send alerts to")
+    health_levels: list[float] = Field(
+        default_factory=lambda: [1.3, 1.15, 1.05], description="alert when HF crosses these levels"
+    )
+    min_interval_s: float = Field(60.0, ge=0, description="the same alert is sent at most once per this (s)")
+
+
+class LogSettings(_Section):
+    format: Literal["console", "json"] = Field("console", description="console for people, json lines for machines")
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="lowest level printed")
+
+
+class Settings(BaseSettings):
+    """All of hedgebot's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEDGEBOT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+    )
+    toml_path: ClassVar[Path | None] = None
+
+    mode: Mode = Field("dry-run", description="dry-run (paper venue, the default), testnet or live")
+    live_confirm: str | None = Field(
+        None, description=f"must be '{LIVE_CONFIRM_PHRASE}' for --mode live to trade real money"
+    )
+    db_path: Path = Field(Path("hedgebot.sqlite"), description="the SQLite journal")
+    http_host: str = Field("127.0.0.1", description="status/metrics bind address")
+    http_port: int = Field(8780, ge=0, le=65535, description="status/metrics port (0: off)")
+    http_token: SecretStr | None = Field(None, description="token the status endpoint asks for off loopback")
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    chain: ChainSettings = Field(default_factory=ChainSettings)
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    paper: PaperSettings = Field(default_factory=PaperSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @field_validator("live_confirm")
+    @classmethod
+    def _confirm_phrase(cls, value: str | None) -> str | None:
+        if value is not None and value != LIVE_CONFIRM_PHRASE:
+            raise ValueError(f"must be exactly '{LIVE_CONFIRM_PHRASE}' or unset")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then .env, then the TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for the log redactor."""
+        found: list[str] = []
+
+        def walk(obj: Any) -> None:
+            if isinstance(obj, SecretStr):
+                value = obj.get_secret_value()
+                if value:
+                    found.append(value)
+            elif isinstance(obj, BaseModel):
+                for name in type(obj).model_fields:
+                    walk(getattr(obj, name))
+            elif isinstance(obj, list | tuple):
+                for item in obj:
+                    walk(item)
+
+        walk(self)
+        return found
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain JSON types, secrets shown as '**********'."""
+        return json.loads(self.model_dump_json())  # type: ignore[no-any-return]
+
+
+def _describe_error(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err.get("loc", ())]
+    env_name = "HEDGEBOT_" + "__".join(p.upper() for p in loc if not p.isdigit())
+    dotted = ".".join(loc)
+    got = err.get("input")
+    got_text = "a secret" if "key" in dotted or "secret" in dotted or "token" in dotted else repr(got)
+    if err.get("type") == "extra_forbidden":
+        return f"unknown setting {dotted} ({env_name}): not a hedgebot setting; check the spelling against .env.example"
+    return f"setting {dotted} ({env_name}): got {got_text}, wants {err.get('msg', 'a valid value')}"
+
+
+def load_settings(config_file: Path | None = None, env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
+    """Settings from the environment, `.env` and `config_file`; raises ConfigError naming the setting."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist")
+    Settings.toml_path = config_file
+    try:
+        return Settings(_env_file=env_file if env_file and env_file.is_file() else None, **overrides)
+    except ValidationError as exc:
+        lines = [_describe_error(dict(e)) for e in exc.errors()]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read configuration: {exc}") from None
+    finally:
+        Settings.toml_path = None
+
+
+def env_var_names() -> list[str]:
+    """Every HEDGEBOT_* variable name the settings accept (for .env.example and its test)."""
+    names: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name.upper()}__")
+            else:
+                names.append(f"{prefix}{name.upper()}")
+
+    walk(Settings, "HEDGEBOT_")
+    return names
+
+
+__all__ = ["LIVE_CONFIRM_PHRASE", "ConfigError", "Settings", "env_var_names", "load_settings"]

@@ -1,0 +1,105 @@
+"""Lending health math in floats, for strategies and replays (Aave V3 rules).
+
+The exact on-chain integer replica, which the chain monitor uses, is in `aave_math`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Aave V3: a position with HF above this can be liquidated for half its debt per call, at or below it in full.
+CLOSE_FACTOR_HF_THRESHOLD = 0.95
+DEFAULT_CLOSE_FACTOR = 0.5
+MAX_CLOSE_FACTOR = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralLeg:
+    """One collateral asset of a lending position."""
+
+    symbol: str
+    amount: float
+    price_usd: float
+    liquidation_threshold: float  # fraction, 0.825 for 82.5 %
+
+    @property
+    def value_usd(self) -> float:
+        return self.amount * self.price_usd
+
+
+def health_factor(collaterals: Sequence[CollateralLeg], debt_usd: float) -> float:
+    """sum(collateral_usd * liquidation_threshold) / debt_usd; +inf without debt."""
+    if debt_usd <= 0:
+        return math.inf
+    return sum(c.value_usd * c.liquidation_threshold for c in collaterals) / debt_usd
+
+
+def single_health_factor(amount: float, price_usd: float, liquidation_threshold: float, debt_usd: float) -> float:
+    """Health factor of a one-collateral position (the replay's hot path)."""
+    if debt_usd <= 0:
+        return math.inf
+    return amount * price_usd * liquidation_threshold / debt_usd
+
+
+def liquidation_price(collaterals: Sequence[CollateralLeg], debt_usd: float, symbol: str) -> float:
+    """Price of `symbol` at which HF reaches 1 with the other prices held; NaN if none exists.
+
+    0 means the other collaterals alone keep HF >= 1 (this one can go to zero).
+    """
+    if debt_usd <= 0:
+        return math.nan
+    target = next((c for c in collaterals if c.symbol == symbol), None)
+    if target is None or target.amount <= 0 or target.liquidation_threshold <= 0:
+        return math.nan
+    others = sum(c.value_usd * c.liquidation_threshold for c in collaterals if c.symbol != symbol)
+    price = (debt_usd - others) / (target.amount * target.liquidation_threshold)
+    return max(price, 0.0)
+
+
+def distance_to_liquidation(price_usd: float, liq_price_usd: float) -> float:
+    """Fractional fall from `price_usd` that reaches the liquidation price (0.25 = a 25 % fall)."""
+    if not math.isfinite(liq_price_usd) or price_usd <= 0:
+        return math.inf
+    return 1.0 - liq_price_usd / price_usd
+
+
+def close_factor(health: float) -> float:
+    """Share of the debt one liquidation call may repay."""
+    return DEFAULT_CLOSE_FACTOR if health > CLOSE_FACTOR_HF_THRESHOLD else MAX_CLOSE_FACTOR
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationResult:
+    """A one-collateral position after a liquidation call."""
+
+    collateral_amount: float
+    debt_usd: float
+    debt_repaid_usd: float
+    collateral_seized: float
+    penalty_usd: float  # the value the borrower lost beyond the debt repaid
+
+
+def liquidate(
+    collateral_amount: float, collateral_price_usd: float, debt_usd: float, health: float, bonus: float
+) -> LiquidationResult:
+    """One maximal liquidation call on a one-collateral position, as a liquidator would make it.
+
+    The liquidator repays up to the close factor of the debt and seizes collateral worth the repaid
+    debt plus `bonus` (0.05 = 5 %); when the collateral cannot cover that, it takes all of it and
+    repays proportionally less.
+    """
+    repay = debt_usd * close_factor(health)
+    seize = repay * (1.0 + bonus) / collateral_price_usd
+    if seize > collateral_amount:
+        seize = collateral_amount
+        repay = seize * collateral_price_usd / (1.0 + bonus)
+    penalty = seize * collateral_price_usd - repay
+    return LiquidationResult(
+        collateral_amount=collateral_amount - seize,
+        debt_usd=debt_usd - repay,
+        debt_repaid_usd=repay,
+        collateral_seized=seize,
+        penalty_usd=penalty,
+    )

@@ -1,0 +1,153 @@
+"""Plan vs venue: the minimal list of actions that turns the account's orders into the plan. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.instruments import Instrument
+from bot.domain.plan import EntryStyle, HedgePlan
+from bot.venues.base import AccountState, Order, OrderRequest, OrderType, Side
+
+CLIENT_ID_PREFIX = "hb"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    order: OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    client_id: str
+    why: str
+
+
+Action = Place | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileSettings:
+    min_change_contracts: int = 1
+    stop_move_bps: float = 25.0
+    namespace: str = "hedgebot"  # two bots on one account use two namespaces
+
+
+def client_id(namespace: str, role: str, *parts: object) -> str:
+    """A deterministic client order id: the same intent gives the same id, on any restart.
+
+    32 alphanumeric characters at most, which every venue accepts (OKX allows no dashes).
+    """
+    digest = hashlib.blake2b("|".join([namespace, role, *map(str, parts)]).encode(), digest_size=12).hexdigest()
+    return f"{CLIENT_ID_PREFIX}{role[0].upper()}{digest[:24]}"
+
+
+def is_ours(order: Order) -> bool:
+    return order.client_id.startswith(CLIENT_ID_PREFIX)
+
+
+def _role(order: Order) -> str:
+    return order.client_id[len(CLIENT_ID_PREFIX)] if len(order.client_id) > len(CLIENT_ID_PREFIX) else "?"
+
+
+def _moved(a: float, b: float, bps: float) -> bool:
+    return abs(a - b) / b * 10_000 > bps
+
+
+def reconcile(
+    plan: HedgePlan,
+    account: AccountState,
+    instrument: Instrument,
+    decision_seq: int,
+    settings: ReconcileSettings = ReconcileSettings(),
+) -> list[Action]:
+    """Actions, in the order to send them, that take `account` to `plan`.
+
+    Orders not ours are never touched. Stops are placed before the ones they replace are cancelled,
+    so the position is never without its stop for longer than one action.
+    """
+    ns = settings.namespace
+    ours = [o for o in account.open_orders if is_ours(o)]
+    actions: list[Action] = []
+    short = -account.position.contracts
+    target = plan.contracts
+
+    # 1. The entry (or reduction) toward the target.
+    entries = [o for o in ours if _role(o) == "E"]
+    delta = target - short
+    if plan.entry is EntryStyle.DCA and plan.max_step_contracts:
+        delta = max(-plan.max_step_contracts, min(plan.max_step_contracts, delta))
+    resting_entry = sum(o.contracts - o.filled_contracts for o in entries if o.side is Side.SELL)
+    if abs(delta) >= settings.min_change_contracts and not (delta > 0 and resting_entry == delta):
+        actions.extend(Cancel(o.client_id, "entry superseded") for o in entries)
+        side = Side.SELL if delta > 0 else Side.BUY
+        cid = client_id(ns, "entry", decision_seq, side, abs(delta), target)
+        if plan.entry is EntryStyle.LIMIT and delta > 0:
+            price = instrument.round_price(account.mark_price * (1 + plan.limit_offset_bps / 10_000))
+            actions.append(Place(OrderRequest(cid, side, OrderType.LIMIT, abs(delta), price=price)))
+        else:
+            actions.append(Place(OrderRequest(cid, side, OrderType.MARKET, abs(delta), reduce_only=delta < 0)))
+    elif abs(delta) < settings.min_change_contracts:
+        actions.extend(Cancel(o.client_id, "target reached") for o in entries)
+
+    # 2. Protective stops: one reduce-only stop-market buy per tranche.
+    stops = [o for o in ours if _role(o) == "S"]
+    wanted = [
+        (instrument.round_price(t.price), t.contracts, t.label) for t in plan.stops if t.contracts > 0 and target > 0
+    ]
+    keep: set[str] = set()
+    new_stops: list[Action] = []
+    for price, contracts, label in wanted:
+        match = next(
+            (
+                o
+                for o in stops
+                if o.client_id not in keep
+                and o.contracts - o.filled_contracts == contracts
+                and o.trigger_price is not None
+                and not _moved(price, o.trigger_price, settings.stop_move_bps)
+            ),
+            None,
+        )
+        if match is not None:
+            keep.add(match.client_id)
+            continue
+        cid = client_id(ns, "stop", label, price, contracts, target)
+        new_stops.append(
+            Place(OrderRequest(cid, Side.BUY, OrderType.STOP_MARKET, contracts, trigger_price=price, reduce_only=True))
+        )
+    actions.extend(new_stops)
+    actions.extend(Cancel(o.client_id, "stop replaced") for o in stops if o.client_id not in keep)
+
+    # 3. Conditional entries: stop-market sells that arm below the mark.
+    conds = [o for o in ours if _role(o) == "C"]
+    keep_c: set[str] = set()
+    for c in plan.conditional:
+        trigger = instrument.round_price(c.trigger_price)
+        if trigger >= account.mark_price:
+            continue  # already armed: the strategy counts it in `contracts` from now on
+        match = next(
+            (
+                o
+                for o in conds
+                if o.client_id not in keep_c
+                and o.contracts == c.contracts
+                and o.trigger_price is not None
+                and not _moved(trigger, o.trigger_price, settings.stop_move_bps)
+            ),
+            None,
+        )
+        if match is not None:
+            keep_c.add(match.client_id)
+            continue
+        cid = client_id(ns, "cond", c.label, trigger, c.contracts)
+        actions.append(Place(OrderRequest(cid, Side.SELL, OrderType.STOP_MARKET, c.contracts, trigger_price=trigger)))
+    actions.extend(Cancel(o.client_id, "conditional entry withdrawn") for o in conds if o.client_id not in keep_c)
+
+    return actions
+
+
+def foreign_orders(orders: Sequence[Order]) -> list[Order]:
+    """Open orders on the instrument that this bot did not place (reported, never touched)."""
+    return [o for o in orders if not is_ours(o)]

@@ -1,0 +1,165 @@
+"""The strategy plugin contract.
+
+A strategy is a small class: typed parameters (a pydantic model), a leverage cap, and one pure method,
+`decide(snapshot) -> HedgePlan`. It never awaits, logs, reads a clock or touches a venue, so the same
+class runs live, in dry-run and over a year of minute bars in a replay.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
+from bot.domain.sizing import size_hedge
+from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
+from bot.errors import UsageError
+
+__all__ = [
+    "ConditionalEntry",
+    "EntryStyle",
+    "HedgePlan",
+    "Snapshot",
+    "StopTranche",
+    "Strategy",
+    "StrategyParams",
+    "StrategyState",
+]
+
+
+class StrategyParams(BaseModel):
+    """Parameters every strategy has. Subclass it to add your own; unknown names are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    leverage: float = Field(5.0, gt=0, description="leverage of the short (x), capped by the strategy's cap")
+    stop_pct: float = Field(0.15, gt=0, lt=1, description="protective buy-stop distance above the mark (fraction)")
+    use_beta: bool = Field(
+        True, description="scale the hedge by the collateral's measured beta to BTC (cross-hedge ratio)"
+    )
+    beta_min: float = Field(0.5, gt=0, description="lowest beta used (the estimate is clamped)")
+    beta_max: float = Field(2.0, gt=0, description="highest beta used")
+    min_correlation: float = Field(
+        0.5, ge=0, le=1, description="below this correlation the beta estimate is not trusted: beta 1 is used"
+    )
+    max_funding_cost_8h: float = Field(
+        0.0005, ge=0, description="when shorts pay more funding than this per 8 h, hedge only the at-risk part"
+    )
+
+
+P = TypeVar("P", bound=StrategyParams)
+
+
+class Strategy(ABC, Generic[P]):
+    """Base class of every strategy, built in or plugged in."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    risk_class: ClassVar[str]
+    leverage_cap: ClassVar[float]
+    Params: ClassVar[type[StrategyParams]]
+    # An opt-in strategy is only used when asked for by name (high-risk ones).
+    opt_in: ClassVar[bool] = False
+
+    def __init__(self, params: P) -> None:
+        self.params = params
+
+    @classmethod
+    def from_params(cls, values: Mapping[str, Any] | None = None) -> Strategy[Any]:
+        """An instance with `values` validated against `Params`; UsageError names a bad one."""
+        try:
+            params = cls.Params.model_validate(dict(values or {}))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: "
+                + ("unknown parameter" if e["type"] == "extra_forbidden" else f"got {e.get('input')!r}, {e['msg']}")
+                for e in exc.errors()
+            )
+            known = ", ".join(cls.Params.model_fields)
+            raise UsageError(f"strategy {cls.name}: {problems} (parameters: {known})") from None
+        return cls(cast(Any, params))
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """Name, risk class, leverage cap and each parameter with its type, default and meaning."""
+        params = []
+        for pname, field in cls.Params.model_fields.items():
+            annotation = field.annotation
+            params.append(
+                {
+                    "name": pname,
+                    "type": getattr(annotation, "__name__", str(annotation)),
+                    "default": field.default,
+                    "description": field.description or "",
+                }
+            )
+        return {
+            "name": cls.name,
+            "summary": cls.summary,
+            "risk_class": cls.risk_class,
+            "leverage_cap": cls.leverage_cap,
+            "opt_in": cls.opt_in,
+            "params": params,
+        }
+
+    @abstractmethod
+    def decide(self, snapshot: Snapshot) -> HedgePlan:
+        """The hedge wanted now. Pure: same snapshot, same plan."""
+
+    # Helpers every strategy uses; they put funding, correlation and margin into each decision.
+
+    def beta(self, snapshot: Snapshot) -> float:
+        """BTC USD to short per USD of collateral: the clamped measured beta, or 1 when not trusted."""
+        f = snapshot.features
+        if not self.params.use_beta or f.samples < 24 or abs(f.correlation) < self.params.min_correlation:
+            return 1.0
+        return min(self.params.beta_max, max(self.params.beta_min, f.beta))
+
+    def funding_too_expensive(self, snapshot: Snapshot) -> bool:
+        """True when holding a short pays more funding than the strategy accepts."""
+        return -snapshot.funding_rate_8h > self.params.max_funding_cost_8h
+
+    def stop_above(self, price: float, pct: float | None = None) -> float:
+        """A protective buy-stop `pct` above `price`."""
+        return price * (1.0 + (self.params.stop_pct if pct is None else pct))
+
+    def plan(
+        self,
+        snapshot: Snapshot,
+        hedge_usd: float,
+        *,
+        reason: str,
+        stop_price: float | None = None,
+        state: StrategyState = EMPTY_STATE,
+        **extra: Any,
+    ) -> HedgePlan:
+        """A plan for a net short of `hedge_usd`, sized on the account's net delta.
+
+        The short also covers the USD value of the account's BTC equity, which is itself long BTC.
+        """
+        leverage = min(self.params.leverage, self.leverage_cap)
+        sizing = size_hedge(
+            max(0.0, hedge_usd), snapshot.hedge.equity_btc, snapshot.btc_price, snapshot.instrument, leverage
+        )
+        stops: tuple[StopTranche, ...] = ()
+        if sizing.contracts > 0:
+            stops = (StopTranche(stop_price or self.stop_above(snapshot.btc_price), sizing.contracts),)
+        return HedgePlan(
+            hedge_usd=max(0.0, hedge_usd),
+            contracts=sizing.contracts,
+            leverage=leverage,
+            stops=stops,
+            reason=reason,
+            state=state,
+            **extra,
+        )
+
+    @staticmethod
+    def btc_price_for_collateral_move(snapshot: Snapshot, collateral_price: float, beta: float) -> float:
+        """The BTC price expected when the collateral moves to `collateral_price` (through beta)."""
+        move = math.log(collateral_price / snapshot.lending.collateral_price_usd)
+        return snapshot.btc_price * math.exp(move / beta) if beta > 0 else snapshot.btc_price

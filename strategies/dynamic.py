@@ -1,0 +1,77 @@
+"""dynamic: the hedge grows as liquidation comes within reach of the collateral's volatility. 10-20x.
+
+The risk measure is how many standard deviations of the collateral's move over `horizon_days` lie
+between its price and its liquidation price (z). Far away (z >= z_off) nothing is hedged beyond the
+margin's own delta; close (z <= z_full) `max_ratio` is hedged; between, the ratio rises linearly.
+Risk up is acted on at once; risk down only after `cooldown_minutes`, and no change smaller than
+`min_change` is made, so it does not churn.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams
+
+
+class DynamicParams(StrategyParams):
+    leverage: float = Field(10.0, gt=0, le=20, description="leverage of the short (x)")
+    max_ratio: float = Field(1.0, gt=0, le=1.5, description="share of the collateral hedged at full risk")
+    horizon_days: float = Field(3.0, gt=0, description="how far ahead the volatility is projected (days)")
+    z_off: float = Field(3.0, gt=0, description="sigmas to liquidation at and above which no hedge is held")
+    z_full: float = Field(1.0, ge=0, description="sigmas to liquidation at and below which max_ratio is held")
+    min_vol_annual: float = Field(0.4, gt=0, description="floor on the collateral's annualised volatility")
+    min_change: float = Field(0.05, ge=0, le=1, description="smallest change of the hedge ratio acted on")
+    cooldown_minutes: float = Field(240.0, ge=0, description="wait this long after a change before reducing")
+    stop_pct: float = Field(0.12, gt=0, lt=1, description="protective buy-stop distance above the mark")
+
+
+class Dynamic(Strategy[DynamicParams]):
+    name = "dynamic"
+    summary = "Hedge ratio follows the distance to liquidation in units of volatility; acts fast, relaxes slowly."
+    risk_class = "medium"
+    leverage_cap = 20.0
+    Params = DynamicParams
+
+    def risk_ratio(self, snapshot: Snapshot) -> tuple[float, float]:
+        """The hedge ratio the current risk calls for, and the z-score behind it."""
+        p = self.params
+        distance = snapshot.lending.distance_to_liquidation
+        if not math.isfinite(distance):
+            return 0.0, math.inf
+        vol = max(p.min_vol_annual, snapshot.features.collateral_vol_annual)
+        sigma = vol * math.sqrt(p.horizon_days / 365.0)
+        z = distance / sigma
+        span = max(1e-9, p.z_off - p.z_full)
+        ratio = p.max_ratio * min(1.0, max(0.0, (p.z_off - z) / span))
+        if self.funding_too_expensive(snapshot) and z > (p.z_off + p.z_full) / 2:
+            ratio *= 0.5  # shorts pay dearly and the danger is not near: hedge half of what risk asks
+        return ratio, z
+
+    def decide(self, snapshot: Snapshot) -> HedgePlan:
+        p = self.params
+        wanted, z = self.risk_ratio(snapshot)
+        held = float(snapshot.state.get("ratio") or 0.0)
+        changed_ms = int(snapshot.state.get("changed_ms") or 0)
+        cooled = snapshot.now_ms - changed_ms >= p.cooldown_minutes * 60_000
+        ratio = held
+        if (
+            wanted > held + p.min_change
+            or (wanted >= p.max_ratio and held < p.max_ratio)
+            or (wanted < held - p.min_change and cooled)
+        ):
+            ratio = wanted
+        elif wanted == 0.0 and held > 0.0 and cooled:
+            ratio = 0.0
+        if ratio != held:
+            changed_ms = snapshot.now_ms
+        beta = self.beta(snapshot)
+        hedge = ratio * snapshot.lending.collateral_usd * beta
+        return self.plan(
+            snapshot,
+            hedge,
+            reason=f"z={z:.2f} sigmas to liquidation -> ratio {ratio:.0%} (risk asks {wanted:.0%}), beta {beta:.2f}",
+            state={"ratio": ratio, "changed_ms": changed_ms},
+        )

@@ -1,0 +1,100 @@
+"""layered-stop: a base hedge plus conditional shorts that arm as the collateral nears liquidation.
+
+Each layer rests on the exchange as a stop-market sell at the BTC price expected when the
+collateral is `distance` away from its liquidation price (through beta). Once the mark crosses it the
+layer is armed: counted in the target, protected by its own buy-stop `layer_stop_pct` above the
+trigger. A layer whose stop is hit is disarmed and rests again below the market.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field, field_validator
+
+from strategies.base import (
+    ConditionalEntry,
+    HedgePlan,
+    Snapshot,
+    StopTranche,
+    Strategy,
+    StrategyParams,
+)
+
+
+class LayeredStopParams(StrategyParams):
+    base_ratio: float = Field(0.2, ge=0, le=1.5, description="share of the collateral hedged at all times")
+    layer_distances: tuple[float, ...] = Field(
+        (0.25, 0.15, 0.08), description="distances to liquidation (fractions) at which layers arm, far to near"
+    )
+    layer_ratio: float = Field(0.25, gt=0, le=1.0, description="share of the collateral each layer adds")
+    layer_stop_pct: float = Field(0.04, gt=0, lt=1, description="each layer's stop above its trigger (fraction)")
+    leverage: float = Field(8.0, gt=0, le=15, description="leverage of the short (x)")
+
+    @field_validator("layer_distances", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(float(v) for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("layer_distances")
+    @classmethod
+    def _valid(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(not 0 < d < 1 for d in value):
+            raise ValueError("each layer distance must be a fraction between 0 and 1")
+        return tuple(sorted(value, reverse=True))
+
+
+class LayeredStop(Strategy[LayeredStopParams]):
+    name = "layered-stop"
+    summary = "Base hedge plus conditional shorts that arm near the liquidation price, each with its own stop."
+    risk_class = "medium"
+    leverage_cap = 15.0
+    Params = LayeredStopParams
+
+    def decide(self, snapshot: Snapshot) -> HedgePlan:
+        p = self.params
+        lending = snapshot.lending
+        beta = self.beta(snapshot)
+        size = snapshot.instrument.contract_size_usd
+        base = self.plan(snapshot, p.base_ratio * lending.collateral_usd * beta, reason="base")
+        contracts = base.contracts
+        stops = list(base.stops)
+        conditional: list[ConditionalEntry] = []
+        state: dict[str, float | None] = {}
+        armed_count = 0
+        liq = lending.liquidation_price_usd
+        for i, distance in enumerate(p.layer_distances):
+            key = f"armed_{i}"
+            armed_at = snapshot.state.get(key)
+            if armed_at is not None and snapshot.btc_price >= float(armed_at) * (1 + p.layer_stop_pct):
+                armed_at = None  # its stop was hit: disarm
+            if not math.isfinite(liq) or liq <= 0:
+                state[key] = None
+                continue
+            collateral_trigger = liq / (1.0 - distance)
+            layer_usd = p.layer_ratio * lending.collateral_amount * collateral_trigger * beta
+            layer_contracts = max(1, round(layer_usd / size))
+            btc_trigger = self.btc_price_for_collateral_move(snapshot, collateral_trigger, beta)
+            if armed_at is None and lending.collateral_price_usd <= collateral_trigger:
+                armed_at = snapshot.btc_price  # crossed since the last decision: arm at the mark
+            if armed_at is not None:
+                contracts += layer_contracts
+                stops.append(StopTranche(float(armed_at) * (1 + p.layer_stop_pct), layer_contracts, f"layer{i}"))
+                armed_count += 1
+            else:
+                conditional.append(
+                    ConditionalEntry(btc_trigger, layer_contracts, btc_trigger * (1 + p.layer_stop_pct), f"layer{i}")
+                )
+            state[key] = None if armed_at is None else float(armed_at)
+        return HedgePlan(
+            hedge_usd=base.hedge_usd,
+            contracts=contracts,
+            leverage=base.leverage,
+            stops=tuple(stops),
+            conditional=tuple(conditional),
+            reason=f"base {p.base_ratio:.0%}, {armed_count}/{len(p.layer_distances)} layers armed, "
+            f"distance to liquidation {lending.distance_to_liquidation:.1%}",
+            state=state,
+        )

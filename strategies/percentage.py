@@ -1,0 +1,32 @@
+"""percentage: hedge a fixed share of the collateral. Low-medium risk, 5-10x."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams
+
+
+class PercentageParams(StrategyParams):
+    hedge_ratio: float = Field(0.5, ge=0, le=1.5, description="share of the collateral's USD value to hedge")
+    leverage: float = Field(5.0, gt=0, le=10, description="leverage of the short (x)")
+
+
+class Percentage(Strategy[PercentageParams]):
+    name = "percentage"
+    summary = "Hedge a fixed share of the collateral (the static hedge)."
+    risk_class = "low-medium"
+    leverage_cap = 10.0
+    Params = PercentageParams
+
+    def decide(self, snapshot: Snapshot) -> HedgePlan:
+        beta = self.beta(snapshot)
+        collateral = snapshot.lending.collateral_usd
+        hedge = self.params.hedge_ratio * collateral * beta
+        funding_day = snapshot.funding_rate_8h * 3 * hedge
+        return self.plan(
+            snapshot,
+            hedge,
+            reason=f"static {self.params.hedge_ratio:.0%} of {collateral:,.0f} USD x beta {beta:.2f}; "
+            f"funding {funding_day:+,.2f} USD/day to the short",
+        )
