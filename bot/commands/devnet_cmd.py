@@ -1,0 +1,19 @@
+"""`hedgebot devnet ...`: the embedded local setup (anvil + real Aave V3, the local exchange server).
+
+Each part registers its own subcommands: list its `register(devnet_subparsers)` in DEVNET_PARTS.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+DEVNET_PARTS: list[Callable[[argparse._SubParsersAction[Any]], None]] = []
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("devnet", help="local devnet: anvil with real Aave V3, and a local exchange server")
+    dsub = p.add_subparsers(dest="devnet_command", required=True, metavar="SUBCOMMAND")
+    for part in DEVNET_PARTS:
+        part(dsub)

@@ -1,0 +1,18 @@
+"""Shared fixtures: the path to ../shared/data, which must exist beside the repo (it does in CI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; a missing folder is an error, never a silent skip."""
+    if not SHARED_DATA.is_dir():
+        raise RuntimeError(f"{SHARED_DATA} is missing: clone the repo with ../shared beside it")
+    return SHARED_DATA
