@@ -19,8 +19,8 @@ class MarketFeatures:
     collateral_vol_annual: float
     beta: float  # collateral returns on BTC returns
     correlation: float
-    swing_high: float  # highest BTC high over the swing lookback
-    swing_low: float  # lowest BTC low over the swing lookback
+    swing_high: float  # highest BTC high over the swing lookback, before the current bar
+    swing_low: float  # lowest BTC low over the swing lookback, before the current bar
     samples: int
 
 
@@ -74,7 +74,7 @@ class FeatureTracker:
     suit hourly bars (one-day vol half-life, one-week beta window, one-day swing lookback).
     """
 
-    __slots__ = ("_bar_ms", "_beta", "_bvol", "_cvol", "_hi", "_last_hi", "_last_lo", "_lo")
+    __slots__ = ("_bar_ms", "_beta", "_bvol", "_cur_hi", "_cur_lo", "_cvol", "_hi", "_last_hi", "_last_lo", "_lo")
 
     def __init__(
         self,
@@ -90,8 +90,8 @@ class FeatureTracker:
         self._beta = RollingHedgeRatio(beta_window_bars)
         self._hi = _RollingExtreme(swing_lookback_bars, highest=True)
         self._lo = _RollingExtreme(swing_lookback_bars, highest=False)
-        self._last_hi = math.nan
-        self._last_lo = math.nan
+        self._last_hi = self._cur_hi = math.nan
+        self._last_lo = self._cur_lo = math.nan
 
     @classmethod
     def for_bar_length(cls, bar_ms: int) -> FeatureTracker:
@@ -109,8 +109,10 @@ class FeatureTracker:
         self._bvol.update(btc_close)
         self._cvol.update(collateral_close)
         self._beta.update(collateral_close, btc_close)
-        self._last_hi = self._hi.update(btc_high)
-        self._last_lo = self._lo.update(btc_low)
+        # Swing levels are those of the bars before this one: a level the current bar broke is the signal.
+        self._last_hi, self._last_lo = self._cur_hi, self._cur_lo
+        self._cur_hi = self._hi.update(btc_high)
+        self._cur_lo = self._lo.update(btc_low)
 
     def features(self) -> MarketFeatures:
         """Features as of the last bar taken."""
