@@ -113,6 +113,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         env_file_encoding="utf-8",
+        env_ignore_empty=True,  # a blank line copied from .env.example means "the default"
         extra="forbid",
     )
     toml_path: ClassVar[Path | None] = None

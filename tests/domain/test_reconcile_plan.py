@@ -11,14 +11,25 @@ BINANCE = builtin_instrument("binancecoinm")
 
 
 def account(short: int = 0, orders: tuple[Order, ...] = (), mark: float = 60_000.0) -> AccountState:
-    return AccountState(wallet_btc=0.1, position=Position(-short, 60_000.0 if short else 0.0, 0.0),
-                        open_orders=orders, mark_price=mark)
+    return AccountState(
+        wallet_btc=0.1, position=Position(-short, 60_000.0 if short else 0.0, 0.0), open_orders=orders, mark_price=mark
+    )
 
 
 def resting(req: Place) -> Order:
     o = req.order
-    return Order(o.client_id, "v" + o.client_id, o.side, o.type, o.contracts, 0, OrderStatus.OPEN, o.price,
-                 o.trigger_price, o.reduce_only)
+    return Order(
+        o.client_id,
+        "v" + o.client_id,
+        o.side,
+        o.type,
+        o.contracts,
+        0,
+        OrderStatus.OPEN,
+        o.price,
+        o.trigger_price,
+        o.reduce_only,
+    )
 
 
 PLAN = HedgePlan(hedge_usd=5_000, contracts=50, leverage=5, stops=(StopTranche(69_000.0, 50),), reason="t")
@@ -29,8 +40,12 @@ def test_opens_the_short_then_its_stop() -> None:
     assert [type(a) for a in actions] == [Place, Place]
     entry, stop = (a.order for a in actions if isinstance(a, Place))
     assert (entry.side, entry.type, entry.contracts, entry.reduce_only) == (Side.SELL, OrderType.MARKET, 50, False)
-    assert (stop.side, stop.type, stop.trigger_price, stop.reduce_only) == (Side.BUY, OrderType.STOP_MARKET,
-                                                                            69_000.0, True)
+    assert (stop.side, stop.type, stop.trigger_price, stop.reduce_only) == (
+        Side.BUY,
+        OrderType.STOP_MARKET,
+        69_000.0,
+        True,
+    )
 
 
 def test_same_plan_on_a_matching_account_sends_nothing() -> None:
@@ -82,9 +97,14 @@ def test_dca_moves_one_slice_at_a_time() -> None:
 
 
 def test_conditional_entry_rests_below_the_mark_and_armed_ones_are_skipped() -> None:
-    layered = PLAN.with_(conditional=(ConditionalEntry(55_000.0, 20, 57_000.0), ConditionalEntry(61_000.0, 5, 63_000.0)))
-    conds = [a.order for a in reconcile(layered, account(50), BINANCE, 1)
-             if isinstance(a, Place) and a.order.side is Side.SELL and a.order.type is OrderType.STOP_MARKET]
+    layered = PLAN.with_(
+        conditional=(ConditionalEntry(55_000.0, 20, 57_000.0), ConditionalEntry(61_000.0, 5, 63_000.0))
+    )
+    conds = [
+        a.order
+        for a in reconcile(layered, account(50), BINANCE, 1)
+        if isinstance(a, Place) and a.order.side is Side.SELL and a.order.type is OrderType.STOP_MARKET
+    ]
     assert [(c.trigger_price, c.contracts) for c in conds] == [(55_000.0, 20)]
 
 

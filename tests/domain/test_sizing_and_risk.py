@@ -34,16 +34,31 @@ def test_contract_sizes_differ_by_venue(exchange: str, contracts: int) -> None:
 
 def snap(equity_btc: float = 0.1, collateral_usd: float = 100_000.0, debt: float = 50_000.0) -> Snapshot:
     return Snapshot(
-        now_ms=0, btc_price=60_000.0,
-        lending=LendingView("ETH", collateral_usd / 3_000, 3_000.0, collateral_usd, debt,
-                            collateral_usd * 0.825 / debt, debt / (collateral_usd / 3_000 * 0.825), 0.825),
-        hedge=HedgeView(0, 0.0, equity_btc), instrument=BINANCE,
+        now_ms=0,
+        btc_price=60_000.0,
+        lending=LendingView(
+            "ETH",
+            collateral_usd / 3_000,
+            3_000.0,
+            collateral_usd,
+            debt,
+            collateral_usd * 0.825 / debt,
+            debt / (collateral_usd / 3_000 * 0.825),
+            0.825,
+        ),
+        hedge=HedgeView(0, 0.0, equity_btc),
+        instrument=BINANCE,
     )
 
 
 def plan(contracts: int, leverage: float = 5.0, stops: tuple[StopTranche, ...] | None = None) -> HedgePlan:
-    return HedgePlan(hedge_usd=contracts * 100.0, contracts=contracts, leverage=leverage,
-                     stops=(StopTranche(66_000.0, contracts),) if stops is None else stops, reason="test")
+    return HedgePlan(
+        hedge_usd=contracts * 100.0,
+        contracts=contracts,
+        leverage=leverage,
+        stops=(StopTranche(66_000.0, contracts),) if stops is None else stops,
+        reason="test",
+    )
 
 
 def test_a_plan_within_limits_is_untouched() -> None:
@@ -80,8 +95,12 @@ def test_capital_at_risk_counts_only_the_short_beyond_collateral_and_margin() ->
     # 20,000 USD of collateral, 12,000 debt, 0.1 BTC margin: covered = 26,000 USD. A 1,000-contract short
     # (100,000 USD) has 74,000 uncovered; a 10 % stop loses 7,400 > 5 % of 14,000 capital (700).
     s = snap(equity_btc=0.1, collateral_usd=20_000.0, debt=12_000.0)
-    checked = apply_limits(plan(1_000, leverage=20, stops=(StopTranche(66_000.0, 1_000),)), s,
-                           RiskLimits(max_notional_usd=1e9), leverage_cap=20)
+    checked = apply_limits(
+        plan(1_000, leverage=20, stops=(StopTranche(66_000.0, 1_000),)),
+        s,
+        RiskLimits(max_notional_usd=1e9),
+        leverage_cap=20,
+    )
     allowed = checked.plan.contracts
     assert allowed * 100 <= 26_000 + 700 / 0.1 + 100
     assert allowed * 100 > 26_000 + 700 / 0.1 - 200

@@ -33,8 +33,11 @@ class Bar:
 def bars(data: Path, start: str, end: str) -> list[Bar]:
     def read(name: str) -> dict[str, list[str]]:
         with gzip.open(data / name, "rt") as fh:
-            return {r["timestamp"]: [r["close"], r["high"], r["low"]] for r in csv.DictReader(fh)
-                    if start <= r["timestamp"][:10] < end}
+            return {
+                r["timestamp"]: [r["close"], r["high"], r["low"]]
+                for r in csv.DictReader(fh)
+                if start <= r["timestamp"][:10] < end
+            }
 
     btc, eth = read("binance_BTCUSDT_1h.csv.gz"), read("binance_ETHUSDT_1h.csv.gz")
     out = []
@@ -51,8 +54,14 @@ class Step:
     plan: HedgePlan
 
 
-def run(strategy: Any, series: list[Bar], start_hf: float = 1.5, collateral_usd: float = 100_000.0,
-        equity_btc: float = 0.3, warmup: int = 168) -> Iterator[Step]:
+def run(
+    strategy: Any,
+    series: list[Bar],
+    start_hf: float = 1.5,
+    collateral_usd: float = 100_000.0,
+    equity_btc: float = 0.3,
+    warmup: int = 168,
+) -> Iterator[Step]:
     """Yield each decision after `warmup` bars of features; the position is opened at the first one."""
     instrument = builtin_instrument("binancecoinm")
     tracker = FeatureTracker.for_bar_length(3_600_000)
@@ -66,10 +75,25 @@ def run(strategy: Any, series: list[Bar], start_hf: float = 1.5, collateral_usd:
         if i < warmup:
             continue
         leg = health.CollateralLeg("ETH", amount, bar.eth, 0.825)
-        lending = LendingView("ETH", amount, bar.eth, leg.value_usd, debt, health.health_factor([leg], debt),
-                              health.liquidation_price([leg], debt, "ETH"), 0.825)
-        snap = Snapshot(bar.ts_ms, bar.btc, lending, HedgeView(-contracts, bar.btc, equity_btc), instrument,
-                        features=tracker.features(), state=state)
+        lending = LendingView(
+            "ETH",
+            amount,
+            bar.eth,
+            leg.value_usd,
+            debt,
+            health.health_factor([leg], debt),
+            health.liquidation_price([leg], debt, "ETH"),
+            0.825,
+        )
+        snap = Snapshot(
+            bar.ts_ms,
+            bar.btc,
+            lending,
+            HedgeView(-contracts, bar.btc, equity_btc),
+            instrument,
+            features=tracker.features(),
+            state=state,
+        )
         plan = strategy.decide(snap)
         yield Step(bar, snap, plan)
         state = plan.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_dynamic_stays_light_when_safe_and_hedges_as_liquidation_nears(crash: li
     worst = min(range(len(hfs)), key=hfs.__getitem__)
     assert ratios[worst] >= 0.9
     # It does not churn: the ratio changes on fewer than one hourly decision in six.
-    changes = sum(1 for a, b in zip(ratios, ratios[1:], strict=False) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(ratios) if a != b)
     assert changes < len(steps) // 6
 
 

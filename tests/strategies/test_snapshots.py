@@ -14,8 +14,15 @@ def snapshot_at(health_factor: float, now_ms: int = 0, state: StrategyState = EM
     amount = 100_000 / 3_000
     debt = 100_000 * 0.825 / health_factor
     lending = LendingView("ETH", amount, 3_000.0, 100_000.0, debt, health_factor, debt / (amount * 0.825), 0.825)
-    return Snapshot(now_ms, 60_000.0, lending, HedgeView(0, 60_000.0, 0.3), builtin_instrument("binancecoinm"),
-                    features=replace(NEUTRAL_FEATURES, collateral_vol_annual=0.8), state=state)
+    return Snapshot(
+        now_ms,
+        60_000.0,
+        lending,
+        HedgeView(0, 60_000.0, 0.3),
+        builtin_instrument("binancecoinm"),
+        features=replace(NEUTRAL_FEATURES, collateral_vol_annual=0.8),
+        state=state,
+    )
 
 
 def test_snapshot_helper_is_consistent() -> None:

@@ -1,0 +1,99 @@
+"""`hedgebot plan`: the seed's Example 1, the margin's delta, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLE = [
+    "plan",
+    "--collateral-asset",
+    "ETH",
+    "--collateral-amount",
+    "3.3333333",
+    "--collateral-price",
+    "3000",
+    "--debt-usd",
+    "6000",
+    "--liquidation-threshold",
+    "0.825",
+    "--btc-price",
+    "60000",
+    "--exchange",
+    "binancecoinm",
+    "--strategy",
+    "percentage",
+    "--param",
+    "hedge_ratio=0.5",
+    "--margin-btc",
+    "0",
+    "--beta",
+    "1",
+]
+
+
+def hedgebot(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def with_arg(args: list[str], flag: str, value: str) -> list[str]:
+    out = list(args)
+    out[out.index(flag) + 1] = value
+    return out
+
+
+def test_seed_example_one() -> None:
+    result = hedgebot(*EXAMPLE, "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["hedge_usd"] == pytest.approx(5_000, abs=0.01)
+    assert plan["contracts"] == 50
+    assert plan["contract_size_usd"] == 100
+    assert plan["order_notional_usd"] == 5_000
+    assert plan["btc_equivalent"] == pytest.approx(0.0833, abs=1e-4)
+    assert plan["margin_btc"] == 0
+    assert plan["leverage"] == 5
+    assert plan["defi_health_factor"] == pytest.approx(10_000 * 0.825 / 6_000, rel=1e-6)
+    assert plan["defi_liquidation_price"] == pytest.approx(6_000 / (3.3333333 * 0.825), rel=1e-9)
+    assert plan["stop_price"] > 60_000
+    assert plan["hedge_liquidation_price"] > plan["stop_price"]  # the stop fires before the hedge is liquidated
+    assert plan["funding_per_day_btc"] == pytest.approx(3 * 0.0001 * 5_000 / 60_000)
+
+
+def test_margin_adds_its_delta_to_the_order() -> None:
+    plan = json.loads(hedgebot(*with_arg(EXAMPLE, "--margin-btc", "0.05"), "--json").stdout)
+    assert plan["contracts"] == 80  # 0.05 * 60,000 / 100 = 30 more
+    assert plan["net_delta_usd"] == pytest.approx(-5_000)
+
+
+@pytest.mark.parametrize(("exchange", "contracts"), [("bybit", 5_000), ("okx", 50), ("deribit", 500)])
+def test_other_venues(exchange: str, contracts: int) -> None:
+    plan = json.loads(hedgebot(*with_arg(EXAMPLE, "--exchange", exchange), "--json").stdout)
+    assert plan["contracts"] == contracts
+
+
+def test_readable_table() -> None:
+    result = hedgebot(*EXAMPLE)
+    assert result.returncode == 0
+    assert "contracts" in result.stdout and "50" in result.stdout and "stop" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (with_arg(EXAMPLE, "--collateral-amount", "-1"), "--collateral-amount must be positive"),
+        (with_arg(EXAMPLE, "--liquidation-threshold", "1.2"), "--liquidation-threshold must be a fraction"),
+        (with_arg(EXAMPLE, "--exchange", "bitmex"), "unknown exchange 'bitmex'"),
+        (with_arg(EXAMPLE, "--strategy", "yolo"), "unknown strategy 'yolo'"),
+        (with_arg(EXAMPLE, "--param", "hedge_ration=0.5"), "unknown parameter"),
+        (with_arg(EXAMPLE, "--param", "hedge_ratio"), "NAME=VALUE"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(args: list[str], message: str) -> None:
+    result = hedgebot(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
