@@ -97,6 +97,9 @@ class AlertSettings(_Section):
     health_levels: list[float] = Field(
         default_factory=lambda: [1.3, 1.15, 1.05], description="alert when HF crosses these levels"
     )
+    health_hysteresis: float = Field(
+        0.02, ge=0, description="HF must climb this far back above a level to re-arm its alert (HF units)"
+    )
     min_interval_s: float = Field(60.0, ge=0, description="the same alert is sent at most once per this (s)")
 
 
