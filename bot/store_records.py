@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
+from bot.domain import inverse
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot, StrategyState
 from bot.store_codec import request_from_dict
@@ -42,6 +43,7 @@ class SnapshotSummary:
     hedge_entry_price: float
     hedge_equity_btc: float
     funding_rate_8h: float
+    hedge_pnl_btc: float = 0.0  # unrealised, at btc_price
 
     @classmethod
     def of(cls, snap: Snapshot) -> SnapshotSummary:
@@ -59,6 +61,11 @@ class SnapshotSummary:
             hedge_entry_price=hedge.entry_price,
             hedge_equity_btc=hedge.equity_btc,
             funding_rate_8h=snap.funding_rate_8h,
+            hedge_pnl_btc=inverse.pnl_btc(
+                hedge.contracts, snap.instrument.contract_size_usd, hedge.entry_price, snap.btc_price
+            )
+            if hedge.contracts
+            else 0.0,
         )
 
 

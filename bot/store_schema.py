@@ -121,6 +121,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "snapshots keep the hedge's unrealised PnL, for status read from the journal",
+        """
+        ALTER TABLE snapshots ADD COLUMN hedge_pnl_btc REAL NOT NULL DEFAULT 0.0;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -146,19 +153,19 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(conn: sqlite3.Connection, now_ms: int) -> int:
+def migrate(conn: sqlite3.Connection, now_ms: int, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
     """Apply every missing migration in order; return the resulting version."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         "version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL, description TEXT NOT NULL)"
     )
     version = current_version(conn)
-    if version > LATEST_VERSION:
+    if version > migrations[-1].version:
         raise JournalError(
             f"the journal is at schema version {version}, newer than this hedgebot knows ({LATEST_VERSION}): "
             "upgrade hedgebot or point db_path at another file"
         )
-    for step in MIGRATIONS:
+    for step in migrations:
         if step.version <= version:
             continue
         # BEGIN IMMEDIATE takes the write lock first, so two processes starting together cannot both

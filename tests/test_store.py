@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.alert_rules import Alert, AlertKind, Severity
+from bot.domain.instruments import builtin_instrument
 from bot.domain.plan import FLAT
-from bot.store import FundingPayment, Journal, JournalError, OrderState
+from bot.domain.snapshot import HedgeView, LendingView, Snapshot
+from bot.store import FundingPayment, Journal, JournalError, OrderState, SnapshotSummary
 from bot.store_async import AsyncJournal
-from bot.store_schema import LATEST_VERSION
+from bot.store_schema import LATEST_VERSION, MIGRATIONS, migrate
 from bot.venues.base import Fill, OrderStatus, Side
 from tests.journal_fixtures import ack, entry, plan, stop, summary
 
@@ -30,7 +32,37 @@ def test_a_new_journal_is_migrated_in_wal_with_full_fsync(tmp_path: Path) -> Non
         assert j.rows("SELECT applied_ms FROM schema_version")[0][0] == 5
     # Opening again applies nothing twice.
     with Journal.open(tmp_path / "j.sqlite", now_ms=9) as j:
-        assert [tuple(r) for r in j.rows("SELECT version, applied_ms FROM schema_version")] == [(1, 5)]
+        assert [tuple(r) for r in j.rows("SELECT version, applied_ms FROM schema_version")] == [(1, 5), (2, 5)]
+
+
+def test_an_older_journal_is_migrated_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "j.sqlite", isolation_level=None)
+    migrate(conn, now_ms=1, migrations=MIGRATIONS[:1])
+    conn.execute(
+        "INSERT INTO snapshots (ts_ms, health_factor, liquidation_price_usd, distance_to_liquidation, "
+        "collateral_asset, collateral_price_usd, debt_usd, btc_price, hedge_contracts, hedge_entry_price, "
+        "hedge_equity_btc, funding_rate_8h) VALUES (7, 1.5, 2000, 0.3, 'WETH', 3000, 6000, 60000, -30, 61000, 0.05, 0)"
+    )
+    conn.close()
+    with Journal.open(tmp_path / "j.sqlite", now_ms=2) as j:
+        assert j.schema_version() == LATEST_VERSION == 2
+        latest = j.latest_snapshot()
+        assert latest is not None
+        assert (latest.ts_ms, latest.hedge_contracts, latest.hedge_pnl_btc) == (7, -30, 0.0)
+
+
+def test_a_summary_carries_the_hedge_pnl_at_the_mark() -> None:
+    snap = Snapshot(
+        now_ms=1_000,
+        btc_price=50_000.0,
+        lending=LendingView("WETH", 2.0, 3_000.0, 6_000.0, 3_000.0, 1.65, 1_818.0, 0.825),
+        hedge=HedgeView(contracts=-100, entry_price=60_000.0, equity_btc=0.1),
+        instrument=builtin_instrument("binancecoinm"),
+    )
+    s = SnapshotSummary.of(snap)
+    # Short 100 x 100 USD from 60k to 50k: 10 000 * (1/50k - 1/60k) BTC.
+    assert s.hedge_pnl_btc == pytest.approx(10_000 * (1 / 50_000 - 1 / 60_000))
+    assert (s.health_factor, s.hedge_contracts, s.collateral_asset) == (1.65, -100, "WETH")
 
 
 def test_a_journal_from_a_newer_hedgebot_is_refused(tmp_path: Path) -> None:
