@@ -146,6 +146,9 @@ class Venue(Protocol):
     async def cancel(self, client_id: str) -> None:
         """Cancel an open order by client id; a no-op if it is already gone."""
 
+    async def find(self, client_id: str) -> Order | None:
+        """The order with `client_id` in any state (open, filled, cancelled), or None if the venue never got it."""
+
     async def fills(self, since_ms: int) -> list[Fill]:
         """Our fills since `since_ms`."""
 

@@ -1,0 +1,378 @@
+"""The asyncio engine: feeds -> decision (strategy, risk, reconciler) -> venue, journaled.
+
+Decisions are event-driven: a new block, a mark move beyond `price_trigger`, an order update, and a
+heartbeat. Events arriving within `debounce_ms` of each other make one decision. Stale or absurd
+data halts trading until it is healthy again. The same engine runs dry-run, testnet and live: only
+the venue and feeds plugged in differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.alert_rules import Alert, AlertRules, AlertState, Severity
+from bot.alerts import Alerter
+from bot.domain.features import FeatureTracker
+from bot.domain.plan import HedgePlan
+from bot.domain.risk import apply_limits
+from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
+from bot.log import get_logger
+from bot.runtime.executor import ExecutionReport, Executor
+from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
+from bot.runtime.guards import FeedReadings, Verdict, check
+from bot.runtime.recovery import Recovery, recover
+from bot.runtime.status import EngineConfig, EngineStatus
+from bot.runtime.views import hedge_view
+from bot.store_async import AsyncJournal
+from bot.store_records import SnapshotSummary
+from bot.venues.base import AccountState, OrderRequest, OrderType, Side, Venue
+from bot.venues.reconcile import Place, client_id, is_ours, reconcile
+from strategies.base import Strategy
+
+log = get_logger("hedgebot.engine")
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        strategy: Strategy[Any],
+        venue: Venue,
+        lending: LendingFeed,
+        mark: MarkFeed,
+        journal: AsyncJournal,
+        alerter: Alerter | None = None,
+        alert_rules: AlertRules | None = None,
+        config: EngineConfig | None = None,
+        mode: str = "dry-run",
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.strategy = strategy
+        self.venue = venue
+        self.lending = lending
+        self.mark = mark
+        self.journal = journal
+        self.alerter = alerter
+        self.rules = alert_rules or AlertRules()
+        self.config = config = config or EngineConfig()
+        self.clock = clock
+        self.status = EngineStatus(mode=mode)
+        self.executor = Executor(venue, journal, clock)
+        self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
+        self.stop_requested = asyncio.Event()
+        self.kill_requested = asyncio.Event()
+        self._trigger = asyncio.Event()
+        self._decision_lock = asyncio.Lock()
+        self._lending: LendingReading | None = None
+        self._prev_collateral: float | None = None
+        self._mark: MarkReading | None = None
+        self._prev_mark: float | None = None
+        self._decided_mark: float | None = None
+        self._bar_open_ms = 0
+        self._state: StrategyState = EMPTY_STATE
+        self._last_plan: HedgePlan | None = None
+        self._alert_state = AlertState()
+        self._fills_since_ms = 0
+        self.decided = asyncio.Condition()  # notified after every decision (tests and benchmarks wait on it)
+
+    # ---- events --------------------------------------------------------------------------------------
+
+    def trigger(self, why: str) -> None:
+        """Ask for a decision soon (coalesced with others within the debounce)."""
+        log.debug("trigger", why=why)
+        self._trigger.set()
+
+    async def _watch_chain(self) -> None:
+        while True:
+            try:
+                reading = await self.lending.read()
+                self._prev_collateral = self._lending.lending.collateral_price_usd if self._lending else None
+                self._lending = reading
+                self.status.min_health_factor = min(self.status.min_health_factor, reading.lending.health_factor)
+                self.trigger("block")
+            except Exception as exc:  # the guard halts trading on stale data; keep watching
+                log.warning("lending feed read failed", error=str(exc))
+            await self.lending.next_block()
+
+    async def _watch_mark(self) -> None:
+        while True:
+            try:
+                reading = await self.mark.read()
+                self._prev_mark = self._mark.price if self._mark else None
+                self._mark = reading
+                self._sample_features(reading)
+                base = self._decided_mark
+                if base is None or abs(reading.price / base - 1.0) >= self.config.price_trigger:
+                    self.trigger("price")
+            except Exception as exc:
+                log.warning("mark feed read failed", error=str(exc))
+            await asyncio.sleep(self.config.mark_poll_s)
+
+    def _sample_features(self, reading: MarkReading) -> None:
+        if self._lending is None or reading.ts_ms - self._bar_open_ms < self.config.feature_bar_ms:
+            return
+        self._bar_open_ms = reading.ts_ms
+        p = reading.price
+        self.features.update(p, p, p, self._lending.lending.collateral_price_usd)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            self.trigger("heartbeat")
+
+    async def _watch_kill_file(self) -> None:
+        path = self.config.kill_file
+        if path is None:
+            return
+        while not path.exists():
+            await asyncio.sleep(0.5)
+        log.warning("kill file found", path=str(path))
+        self.kill_requested.set()
+
+    # ---- decisions -----------------------------------------------------------------------------------
+
+    def _readings(self, now_ms: int) -> FeedReadings:
+        lending, mark = self._lending, self._mark
+        return FeedReadings(
+            now_ms=now_ms,
+            block_time_ms=lending.block_time_ms if lending else None,
+            btc_mark=mark.price if mark else None,
+            btc_mark_ms=mark.ts_ms if mark else None,
+            previous_btc_mark=self._prev_mark,
+            collateral_price=lending.lending.collateral_price_usd if lending else None,
+            previous_collateral_price=self._prev_collateral,
+            oracle_updated_ms=lending.oracle_updated_ms if lending else None,
+            oracle_btc_usd=lending.oracle_btc_usd if lending else None,
+        )
+
+    def _alert(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            emit = log.info if alert.severity == Severity.INFO else log.warning
+            emit("alert", key=alert.key, message=alert.message)
+            if self.alerter is not None:
+                self.alerter.notify(alert)
+            # The journal write is fire-and-forget: an alert must never block a decision.
+            asyncio.get_running_loop().create_task(self.journal.record_alert(alert))
+
+    def _guard(self, now_ms: int) -> Verdict:
+        verdict = check(self._readings(now_ms), self.config.guard)
+        ages = {}
+        if self._lending:
+            ages["chain"] = (now_ms - self._lending.block_time_ms) / 1000
+        if self._mark:
+            ages["mark"] = (now_ms - self._mark.ts_ms) / 1000
+        self.status.feed_ages_s = ages
+        state = self._alert_state
+        limits = {"chain": self.config.guard.stale_block_ms / 1000, "mark": self.config.guard.feed_heartbeat_ms / 1000}
+        for feed, age in ages.items():
+            state, alerts = self.rules.on_feed(state, feed, age, limits[feed], now_ms)
+            self._alert(alerts)
+        self._alert_state = state
+        if not verdict.ok and not self.status.halted:
+            self._alert([self.rules.on_error("trading halted", verdict.summary, now_ms)])
+        if verdict.ok and self.status.halted and self.status.halt_reason.startswith("data:"):
+            log.info("data healthy again: trading resumes")
+        self.status.halted = not verdict.ok or self.status.halt_reason.startswith("auth:")
+        if not verdict.ok:
+            self.status.halt_reason = "data: " + verdict.summary
+        elif not self.status.halt_reason.startswith("auth:"):
+            self.status.halt_reason = ""
+        return verdict
+
+    async def decide_once(self) -> ExecutionReport | None:
+        """One decision with what the feeds hold now; None when halted or nothing changed."""
+        async with self._decision_lock:
+            now = self.clock()
+            verdict = self._guard(now)
+            if not verdict.ok or self.status.halted:
+                log.warning("not trading", why=self.status.halt_reason)
+                return None
+            assert self._lending is not None and self._mark is not None
+            account = await self.venue.account()
+            lending = self._lending.lending
+            state, alerts = self.rules.on_health(self._alert_state, lending.health_factor, now)
+            self._alert_state = state
+            self._alert(alerts)
+            snapshot = Snapshot(
+                now_ms=now,
+                btc_price=self._mark.price,
+                lending=lending,
+                hedge=hedge_view(account),
+                instrument=self.venue.instrument,
+                funding_rate_8h=self._mark.funding_rate_8h if self._mark.funding_rate_8h is not None else 0.0001,
+                features=self.features.features(),
+                state=self._state,
+            )
+            checked = apply_limits(
+                self.strategy.decide(snapshot), snapshot, self.config.risk, self.strategy.leverage_cap
+            )
+            plan = checked.plan
+            for why in checked.clipped:
+                log.warning("risk clipped plan", why=why)
+            # Reconcile against the freshest mark the venue reported, priced on our feed's mark.
+            account_now = AccountState(account.wallet_btc, account.position, account.open_orders, self._mark.price)
+            probe = reconcile(plan, account_now, self.venue.instrument, 0, self.config.reconcile)
+            changed = plan != self._last_plan or bool(probe)
+            self._state = plan.state
+            self._decided_mark = self._mark.price
+            self.status.snapshot, self.status.plan, self.status.account = snapshot, plan, account
+            self.status.last_reason, self.status.last_decision_ms = plan.reason, now
+            self.status.decisions += 1
+            report: ExecutionReport | None = None
+            if changed:
+                snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
+                seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
+                actions = reconcile(plan, account_now, self.venue.instrument, seq, self.config.reconcile)
+                self._last_plan = plan
+                if actions:
+                    log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
+                    report = await self.executor.execute(seq, actions)
+                    self.status.orders_sent += len(report.placed)
+                    await self._after_execution(report, account, now)
+            async with self.decided:
+                self.decided.notify_all()
+            return report
+
+    async def _after_execution(self, report: ExecutionReport, before: AccountState, now: int) -> None:
+        for cid, why in report.rejected:
+            self._alert([self.rules.on_error("order rejected", f"{cid}: {why}", now)])
+        if report.unresolved:
+            self._alert([self.rules.on_error("venue unreachable", ", ".join(report.unresolved), now)])
+        if report.auth_failed:
+            self.status.halted, self.status.halt_reason = True, "auth: " + report.auth_failed
+            self._alert([self.rules.on_error("authentication failed: trading stopped", report.auth_failed, now)])
+        await self.sync_fills(before)
+
+    async def sync_fills(self, before: AccountState | None = None) -> None:
+        """Journal new fills and alert on hedge changes and stop-outs."""
+        fills = await self.venue.fills(self._fills_since_ms)
+        fresh = [f for f in fills if f.timestamp_ms >= self._fills_since_ms]
+        if fresh:
+            await self.journal.record_fills(fresh)
+            self._fills_since_ms = max(f.timestamp_ms for f in fresh) + 1
+            now = self.clock()
+            for f in fresh:
+                self._alert(self.rules.on_fill(f, now))
+            if before is not None:
+                after = await self.venue.account()
+                self._alert(
+                    self.rules.on_position(
+                        max(0, -before.position.contracts),
+                        max(0, -after.position.contracts),
+                        after.mark_price,
+                        now,
+                        self.status.last_reason,
+                    )
+                )
+
+    async def _decision_loop(self) -> None:
+        while True:
+            await self._trigger.wait()
+            if self.config.debounce_ms:
+                await asyncio.sleep(self.config.debounce_ms / 1000)
+            self._trigger.clear()
+            try:
+                await self.decide_once()
+            except Exception as exc:  # one failed decision must not end the bot; the next event retries
+                log.exception("decision failed", error=str(exc))
+                self._alert([self.rules.on_error("decision failed", str(exc), self.clock())])
+
+    # ---- life cycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> Recovery:
+        """Connect, resolve what the journal left unfinished, and adopt our orders."""
+        self.status.started_ms = self.clock()
+        saved = await self.journal.load_strategy_state()
+        if saved is not None and saved.strategy == self.strategy.name:
+            self._state = saved.state
+        last_fill = await self.journal.last_fill_ms()
+        self._fills_since_ms = last_fill + 1 if last_fill else 0
+        recovery = await recover(self.venue, self.journal, self.clock)
+        if recovery.foreign:
+            ids = ", ".join(o.client_id or o.venue_id for o in recovery.foreign)
+            self._alert([self.rules.on_error("foreign orders on the hedge instrument", ids, self.clock())])
+        log.info(
+            "recovered",
+            adopted=len(recovery.adopted),
+            not_sent=len(recovery.not_sent),
+            foreign=len(recovery.foreign),
+            position=recovery.account.position.contracts,
+        )
+        return recovery
+
+    async def run(self) -> int:
+        """Run until stop or kill is requested; returns the process exit code."""
+        await self.start()
+        tasks = [
+            asyncio.create_task(self._watch_chain(), name="chain"),
+            asyncio.create_task(self._watch_mark(), name="mark"),
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(self._decision_loop(), name="decide"),
+            asyncio.create_task(self._watch_kill_file(), name="kill-file"),
+        ]
+        stop = asyncio.create_task(self.stop_requested.wait())
+        kill = asyncio.create_task(self.kill_requested.wait())
+        await asyncio.wait([stop, kill], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        # Wait for the in-flight decision: its orders are journaled before they are sent.
+        async with self._decision_lock:
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self.kill_requested.is_set():
+                await self.kill()
+            else:
+                await self.shutdown()
+        stop.cancel()
+        kill.cancel()
+        return 0
+
+    async def _cancel_ours(self, roles: str) -> None:
+        account = await self.venue.account()
+        for order in account.open_orders:
+            if is_ours(order) and order.client_id[2:3] in roles:
+                with contextlib.suppress(Exception):
+                    await self.venue.cancel(order.client_id)
+                    log.info("cancelled on exit", client_id=order.client_id)
+
+    async def shutdown(self) -> None:
+        """Leave the hedge as it is; cancel entries, and stops too unless `keep_stops_on_exit`."""
+        await self._cancel_ours("EC" if self.config.keep_stops_on_exit else "ECST")
+        await self.sync_fills()
+        log.info("stopped", keep_stops=self.config.keep_stops_on_exit)
+
+    async def kill(self) -> None:
+        """The kill switch: cancel entries, keep or close the hedge (a setting), and halt."""
+        self.status.halted, self.status.halt_reason = True, "killed"
+        await self._cancel_ours("EC")
+        account = await self.venue.account()
+        if self.config.close_on_kill and account.position.contracts < 0:
+            seq = await self.journal.last_decision_seq()
+            req = OrderRequest(
+                client_id(self.config.reconcile.namespace, "entry", seq, "kill"),
+                Side.BUY,
+                OrderType.MARKET,
+                -account.position.contracts,
+                reduce_only=True,
+            )
+            await self.executor.execute(seq, [Place(req)])
+            await self._cancel_ours("ST")
+        self._alert(
+            [
+                self.rules.on_error(
+                    "kill switch",
+                    "entries cancelled; hedge " + ("closed" if self.config.close_on_kill else "kept"),
+                    self.clock(),
+                )
+            ]
+        )
+        await self.sync_fills()

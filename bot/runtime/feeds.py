@@ -1,0 +1,43 @@
+"""What the engine reads from the world, as small protocols the monitors implement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain.snapshot import LendingView
+
+
+@dataclass(frozen=True, slots=True)
+class LendingReading:
+    """The watched position as of one block."""
+
+    lending: LendingView
+    block_number: int
+    block_time_ms: int
+    oracle_btc_usd: float | None = None  # the lending oracle's BTC price, where the market lists (W)BTC
+    oracle_updated_ms: int | None = None  # when the hedged collateral's feed last updated
+
+
+class LendingFeed(Protocol):
+    async def read(self) -> LendingReading:
+        """The position now (one batched read of the chain)."""
+
+    async def next_block(self) -> int:
+        """Wait for a new block (subscription or polling) and return its number."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReading:
+    price: float
+    ts_ms: int
+    funding_rate_8h: float | None = None
+
+
+class MarkFeed(Protocol):
+    async def read(self) -> MarkReading:
+        """The perpetual's mark price now."""
+
+    async def close(self) -> None: ...
