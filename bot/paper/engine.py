@@ -16,6 +16,7 @@ API (everything a driver needs):
     # orders (OrderRequest / Order from bot.venues.base; client ids make submits idempotent)
     engine.submit(request) -> Order                    # raises a PaperRejected (an OrderRejected)
     engine.cancel(client_id) -> Order | None           # None when unknown; no-op when already done
+    engine.amend(client_id, contracts, price) -> Order | None   # an open limit, in place (PUT order)
     engine.cancel_all() -> list[Order]
     engine.order(client_id) / engine.order_by_venue_id(venue_id) -> Order | None
     engine.open_orders() -> tuple[Order, ...]
@@ -396,6 +397,35 @@ class PaperEngine:
             rec.status = OrderStatus.CANCELED
             self._open.remove(rec)
             self._dirty = True
+        return rec.view()
+
+    def amend(self, client_id: str, contracts: int, price: float) -> Order | None:
+        """Re-size and re-price an open limit order in place (Binance's PUT order); None if unknown.
+
+        Checked like a new order (precision, margin); a price that now crosses the book fills at once as
+        taker. Raises ValueError for an order that is not an open limit or a size under what has filled.
+        """
+        rec = self._orders.get(client_id)
+        if rec is None:
+            return None
+        if rec.status is not OrderStatus.OPEN or rec.type is not OrderType.LIMIT:
+            raise ValueError(f"order {client_id}: only an open limit order can be amended ({rec.status}, {rec.type})")
+        if contracts <= rec.filled_contracts:
+            raise ValueError(f"order {client_id}: {contracts} contracts is not above the {rec.filled_contracts} filled")
+        probe = OrderRequest(client_id, rec.side, OrderType.LIMIT, contracts, price=price, reduce_only=rec.reduce_only)
+        self._check_precision(probe)
+        fill_price = self._book_fill_price(probe)
+        self._open.remove(rec)  # its own reservation must not count against its new size
+        try:
+            self._check_margin(
+                client_id, rec.side, contracts - rec.filled_contracts, fill_price or price, rec.reduce_only
+            )
+        finally:
+            self._open.append(rec)
+        rec.contracts, rec.price = contracts, price
+        if fill_price is not None:
+            self._execute(rec, fill_price, self.taker_fee)
+        self._dirty = True
         return rec.view()
 
     def cancel_all(self) -> list[Order]:
