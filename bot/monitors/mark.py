@@ -12,8 +12,6 @@ from typing import Any
 
 from bot.runtime.feeds import MarkReading
 
-FUNDING_INTERVAL_HOURS = {"binancecoinm": 8.0, "bybit": 8.0, "okx": 8.0, "deribit": 8.0}
-
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
@@ -23,7 +21,11 @@ class CcxtMarkFeed:
     """Reads mark and funding with one request where the venue allows (Binance's premiumIndex)."""
 
     def __init__(
-        self, exchange: Any, symbol: str = "BTC/USD:BTC", clock: Callable[[], int] = _wall_ms, own_exchange: bool = False
+        self,
+        exchange: Any,
+        symbol: str = "BTC/USD:BTC",
+        clock: Callable[[], int] = _wall_ms,
+        own_exchange: bool = False,
     ) -> None:
         self.exchange = exchange
         self.symbol = symbol
