@@ -1,0 +1,49 @@
+"""Which mode may run: dry-run by default; testnet with keys; live only with two explicit opt-ins."""
+
+from __future__ import annotations
+
+from bot.config import LIVE_CONFIRM_PHRASE, Mode, Settings
+from bot.errors import ConfigError
+
+
+def resolve_mode(cli_mode: Mode | None, settings: Settings) -> Mode:
+    """The mode to run in, or ConfigError saying what is missing.
+
+    Live trading needs both `--mode live` on the command line and HEDGEBOT_LIVE_CONFIRM set to the
+    confirmation phrase: a setting alone (a stale .env) never starts live trading, nor a flag alone.
+    """
+    mode: Mode = cli_mode or settings.mode
+    if settings.mode == "live" and cli_mode != "live":
+        raise ConfigError(
+            "HEDGEBOT_MODE=live is set, but live trading also needs --mode live on the command line; "
+            "run with --mode dry-run or --mode testnet otherwise"
+        )
+    if mode == "live":
+        if cli_mode != "live":
+            raise ConfigError("live trading needs --mode live on the command line")
+        if settings.live_confirm != LIVE_CONFIRM_PHRASE:
+            raise ConfigError(
+                f"--mode live trades real money: it also needs HEDGEBOT_LIVE_CONFIRM={LIVE_CONFIRM_PHRASE}; "
+                "use --mode dry-run to paper trade or --mode testnet with testnet keys"
+            )
+    if mode in ("testnet", "live"):
+        ex = settings.exchange
+        missing = [name for name, value in (("API_KEY", ex.api_key), ("API_SECRET", ex.api_secret)) if value is None]
+        if ex.id == "okx" and ex.password is None:
+            missing.append("PASSWORD")
+        if missing:
+            names = ", ".join(f"HEDGEBOT_EXCHANGE__{m}" for m in missing)
+            raise ConfigError(
+                f"{names} missing: {mode} mode needs {ex.id} API credentials"
+                f"{' for its testnet' if mode == 'testnet' else ''}; use --mode dry-run to paper trade without them"
+            )
+    if (
+        settings.http_host not in ("127.0.0.1", "localhost", "::1")
+        and settings.http_port
+        and settings.http_token is None
+    ):
+        raise ConfigError(
+            f"HEDGEBOT_HTTP_HOST={settings.http_host} exposes the status endpoint beyond this machine: "
+            "set HEDGEBOT_HTTP_TOKEN, or bind 127.0.0.1"
+        )
+    return mode
