@@ -1,0 +1,118 @@
+"""`hedgebot backtest`: would this hedge have saved me? Replays candles through strategies and the paper venue."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot import plugins
+from bot.commands.output import print_json
+from bot.domain.instruments import InstrumentError, builtin_instrument
+from bot.errors import UsageError
+from bot.marketdata import align, load_candles, load_funding, parse_time_ms
+from bot.replay import LendingSetup, backtest
+from bot.replay_report import print_summary, to_json, write_report
+
+
+class _StrategyAction(argparse.Action):
+    """--strategy NAME starts a column; each --param after it belongs to that column."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: str | None = None) -> None:
+        columns: list[tuple[str, list[str]]] = list(getattr(namespace, "columns", None) or [])
+        if option == "--strategy":
+            columns.append((str(values), []))
+        elif not columns:
+            namespace.orphan_params = [*(getattr(namespace, "orphan_params", None) or []), str(values)]
+        else:
+            columns[-1][1].append(str(values))
+        namespace.columns = columns
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="replay a crash: the loan with and without the hedge, over historical candles",
+        description="Replay candles through strategies, the risk layer and the paper venue, with the loan under"
+        " Aave V3 rules. Bars go open -> high -> low -> close for both legs (see docs/backtest.md).",
+    )
+    p.add_argument("--btc-data", type=Path, required=True, help="BTC OHLCV CSV (.gz allowed)")
+    p.add_argument("--collateral-data", type=Path, required=True, help="collateral OHLCV CSV (.gz allowed)")
+    p.add_argument("--funding-data", type=Path, help="funding CSV (timestamp,funding_rate); default 0.01 %% per 8 h")
+    p.add_argument("--collateral-asset", default="ETH", help="collateral symbol (default ETH)")
+    p.add_argument("--collateral-usd", type=float, default=100_000.0, help="collateral value at the start (USD)")
+    p.add_argument("--start-health-factor", type=float, default=1.5, help="health factor at the start")
+    p.add_argument("--liquidation-threshold", type=float, default=0.825, help="e.g. 0.825")
+    p.add_argument("--liquidation-bonus", type=float, default=0.05, help="e.g. 0.05 for 5 %%")
+    p.add_argument("--hedge-capital-usd", type=float, default=20_000.0, help="capital of the hedge (USD)")
+    p.add_argument("--exchange", default="binancecoinm", help="binancecoinm, bybit, okx or deribit")
+    p.add_argument(
+        "--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)"
+    )
+    p.add_argument(
+        "--param", action=_StrategyAction, metavar="NAME=VALUE", help="parameter of the --strategy before it"
+    )
+    p.add_argument("--start", help="window start, ISO time (features warm up on up to 7 days before it)")
+    p.add_argument("--end", help="window end (exclusive), ISO time")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, chart.png and trades.csv here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run, columns=None, orphan_params=None)
+
+
+def _label(name: str, params: dict[str, str], names: list[str]) -> str:
+    if names.count(name) == 1 and not params:
+        return name
+    return name + "".join(f" {k}={v}" for k, v in params.items())
+
+
+def run(args: argparse.Namespace) -> int:
+    columns: list[tuple[str, list[str]]] = args.columns or [("dynamic", list(args.orphan_params or []))]
+    if args.orphan_params and args.columns:
+        raise UsageError("--param must follow the --strategy it belongs to")
+    names = [name for name, _ in columns]
+    strategies = []
+    for name, raw in columns:
+        params = plugins.parse_params(raw)
+        strategies.append((_label(name, params, names), plugins.load(name, params)))
+    setup = LendingSetup(
+        args.collateral_asset,
+        args.collateral_usd,
+        args.start_health_factor,
+        args.liquidation_threshold,
+        args.liquidation_bonus,
+        args.hedge_capital_usd,
+    )
+    setup.validate()
+    try:
+        instrument = builtin_instrument(args.exchange)
+    except InstrumentError as exc:
+        raise UsageError(str(exc)) from None
+    start_ms = parse_time_ms(args.start) if args.start else None
+    end_ms = parse_time_ms(args.end) if args.end else None
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise UsageError(f"--end {args.end} is not after --start {args.start}")
+    btc = load_candles(args.btc_data)
+    collateral = load_candles(args.collateral_data)
+    funding = load_funding(args.funding_data) if args.funding_data else None
+    # Load up to 7 days before the window so the volatility and beta estimates are warm at its start.
+    warm_from = start_ms - 7 * 86_400_000 if start_ms is not None else None
+    bars = align(btc, collateral, warm_from, end_ms)
+    progress = _progress_bar if sys.stderr.isatty() and not args.json else None
+    result = backtest(bars, start_ms, setup, strategies, instrument, funding, progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    written = write_report(result, args.report) if args.report else []
+    if args.json:
+        print_json(to_json(result))
+    else:
+        print_summary(result)
+        for path in written:
+            print(f"wrote {path}")
+    return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 40
+    filled = int(width * done / max(1, total))
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} bars", end="", file=sys.stderr, flush=True)
