@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import config_cmd, devnet_cmd, plan_cmd, strategies_cmd
+from bot.commands import backtest_cmd, config_cmd, devnet_cmd, health_cmd, plan_cmd, strategies_cmd
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -17,5 +17,7 @@ COMMANDS: list[Registrar] = [
     config_cmd.register,
     strategies_cmd.register,
     plan_cmd.register,
+    backtest_cmd.register,
     devnet_cmd.register,
+    health_cmd.register,
 ]
