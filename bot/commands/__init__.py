@@ -20,4 +20,5 @@ COMMANDS: list[Registrar] = [
     backtest_cmd.register,
     devnet_cmd.register,
     health_cmd.register,
+    health_cmd.register,
 ]

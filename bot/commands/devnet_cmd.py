@@ -9,7 +9,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-DEVNET_PARTS: list[Callable[[argparse._SubParsersAction[Any]], None]] = []
+from bot.commands import devnet_chain
+
+DEVNET_PARTS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
+    devnet_chain.register,
+]
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

@@ -1,0 +1,69 @@
+"""`hedgebot devnet up` and `hedgebot devnet set-price`: the local chain with a real Aave V3 market."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from bot.devnet.chain import load_devnet, set_price, start_devnet
+
+
+def _up(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    # Handlers first, so a signal during the deployment still stops anvil cleanly.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    devnet = start_devnet(port=args.port, out=args.out, host=args.host)
+    try:
+        info = devnet.info
+        if not args.quiet:
+            borrower = info["accounts"]["borrower"]["address"]
+            print(f"PoolAddressesProvider {info['pool_addresses_provider']}")
+            print(f"demo borrower         {borrower}")
+            print(f"devnet file           {args.out}")
+        print(f"READY {info['rpc_url']}", flush=True)
+        # anvil mines only on transactions; an idle chain's head would look stale to the monitor, so a
+        # heartbeat block keeps it moving as a real chain does.
+        wait_s = args.heartbeat_s if args.heartbeat_s > 0 else 0.5
+        while not stop.wait(wait_s):
+            if devnet.anvil.process is not None and devnet.anvil.process.poll() is not None:
+                print("hedgebot: error: anvil exited", file=sys.stderr)
+                return 1
+            if args.heartbeat_s > 0:
+                devnet.rpc.call("evm_mine")
+    finally:
+        devnet.stop()
+    return 0
+
+
+def _set_price(args: argparse.Namespace) -> int:
+    info = load_devnet(args.devnet)
+    answer = set_price(info, args.asset.upper(), args.usd)
+    print(f"{args.asset.upper()} = {answer / 10**8:g} USD")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    up = sub.add_parser("up", help="start anvil with a real Aave V3 market (WETH, WBTC, USDC) and a demo borrower")
+    up.add_argument("--port", type=int, default=8545, help="RPC port of anvil (default 8545); must be free")
+    up.add_argument("--host", default="127.0.0.1", help="address anvil listens on (default 127.0.0.1)")
+    up.add_argument("--out", type=Path, default=Path("devnet.json"), help="where to write the addresses")
+    up.add_argument(
+        "--heartbeat-s", type=float, default=5.0, help="mine an empty block this often (s, default 5; 0: only on txs)"
+    )
+    up.add_argument("--quiet", action="store_true", help="print only the READY line")
+    up.set_defaults(func=_up)
+
+    sp = sub.add_parser("set-price", help="move a devnet USD price feed (the Aave oracle follows it)")
+    sp.add_argument("--asset", required=True, help="WETH, WBTC or USDC")
+    sp.add_argument("--usd", type=float, required=True, help="new price in USD")
+    sp.add_argument("--devnet", type=Path, default=Path("devnet.json"), help="devnet.json written by `devnet up`")
+    sp.set_defaults(func=_set_price)

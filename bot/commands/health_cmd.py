@@ -1,0 +1,103 @@
+"""`hedgebot health`: the health of Aave V3 accounts, read from the chain (read-only, no keys)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from bot.commands.output import print_grid, print_json
+from bot.domain.aave_account import AccountHealth
+from bot.errors import UsageError
+from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account
+from bot.monitors.rpc import RpcCallError, RpcPool, RpcUnavailable
+
+
+def health_json(account: AccountHealth) -> dict[str, Any]:
+    """One account as the --json output shows it."""
+    return {
+        "account": account.account,
+        "health_factor": account.health_factor,
+        "total_collateral_usd": account.total_collateral_usd,
+        "total_debt_usd": account.total_debt_usd,
+        "liquidation_threshold": account.liquidation_threshold,
+        "emode_category": account.emode_category,
+        "collaterals": [
+            {
+                "symbol": c.symbol,
+                "address": c.address,
+                "amount": c.amount,
+                "price_usd": c.price_usd,
+                "liquidation_threshold": c.liquidation_threshold,
+                "liquidation_price_usd": c.liquidation_price_usd,
+            }
+            for c in account.collaterals
+        ],
+        "debts": [
+            {"symbol": d.symbol, "address": d.address, "amount": d.amount, "price_usd": d.price_usd}
+            for d in account.debts
+        ],
+        "block_number": account.block_number,
+        "stale": account.stale,
+    }
+
+
+async def read_health(args: argparse.Namespace) -> HealthSnapshot:
+    """The snapshot the command prints; UsageError for an unreachable RPC or a wrong address."""
+    accounts = [normalize_account(a) for a in args.account]
+    rpc = RpcPool(args.rpc, call_timeout_s=args.timeout)
+    monitor = AaveMonitor(rpc, args.pool_addresses_provider, stale_block_s=args.stale_block_s)
+    try:
+        await monitor.discover()
+        return await monitor.snapshot(accounts)
+    except RpcUnavailable as exc:
+        raise UsageError(f"cannot reach the RPC: {exc}; check --rpc") from None
+    except RpcCallError as exc:
+        raise UsageError(f"the RPC refused a call: {exc}") from None
+    finally:
+        await rpc.close()
+
+
+def _fmt_price(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    normalize_account(args.pool_addresses_provider)  # a malformed address fails before any network call
+    snapshot = asyncio.run(read_health(args))
+    if args.json:
+        print_json([health_json(a) for a in snapshot.accounts])
+        return 0
+    stale = "  STALE: do not trade on this" if snapshot.stale else ""
+    print(f"block {snapshot.block_number} ({snapshot.block_age_s:.0f} s old) via {snapshot.rpc_url}{stale}")
+    for a in snapshot.accounts:
+        print()
+        print(
+            f"{a.account}  HF {a.health_factor:.4f}  collateral {a.total_collateral_usd:,.2f} USD  "
+            f"debt {a.total_debt_usd:,.2f} USD  e-mode {a.emode_category}"
+        )
+        if a.collaterals:
+            print_grid(
+                ["collateral", "amount", "price_usd", "liq_threshold", "liq_price_usd"],
+                [
+                    (c.symbol, c.amount, c.price_usd, c.liquidation_threshold, _fmt_price(c.liquidation_price_usd))
+                    for c in a.collaterals
+                ],
+            )
+        if a.debts:
+            print_grid(["debt", "amount", "price_usd"], [(d.symbol, d.amount, d.price_usd) for d in a.debts])
+    flagged = [p for p in snapshot.prices if p.flagged]
+    for p in flagged:
+        print(f"price of {p.symbol} flagged: stale={p.stale} age_s={p.age_s} diverged={p.diverged}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("health", help="health factor and liquidation prices of Aave V3 accounts, read from the chain")
+    p.add_argument("--rpc", action="append", required=True, help="JSON-RPC URL (http(s) or ws(s)); repeat to fail over")
+    p.add_argument("--pool-addresses-provider", required=True, help="the market's Aave V3 PoolAddressesProvider")
+    p.add_argument("--account", action="append", required=True, help="borrower address; repeat for several")
+    p.add_argument("--timeout", type=float, default=10.0, help="timeout of one RPC request (s, default 10)")
+    p.add_argument("--stale-block-s", type=float, default=60.0, help="a block older than this is stale (s)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=_run)

@@ -1,0 +1,70 @@
+"""Opening lending positions on the devnet: suppliers of liquidity and borrowers, many at once.
+
+All transactions of a call go out in one JSON-RPC batch with explicit nonces and gas; with
+`one_block` the node stops automining meanwhile and mines them into a single block, which opens a
+thousand positions in a couple of seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.devnet.aave_deploy import Deployer, Sender, encode
+from bot.devnet.rpc import DevRpc
+
+MAX_UINT = 2**256 - 1
+VARIABLE_RATE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSpec:
+    """An account that supplies `supply` (symbol -> raw units) and borrows `borrow` at variable rate."""
+
+    account: str
+    supply: Mapping[str, int] = field(default_factory=dict)
+    borrow: Mapping[str, int] = field(default_factory=dict)
+
+
+def units(amount: float, decimals: int) -> int:
+    """`amount` tokens in raw units."""
+    scale: int = 10**decimals
+    return round(amount * scale)
+
+
+def open_positions(
+    rpc: DevRpc, market: Mapping[str, Any], specs: Sequence[PositionSpec], one_block: bool = False
+) -> None:
+    """Mints, approves, supplies and borrows for each spec; raises if any transaction fails."""
+    reserves = market["reserves"]
+    pool = market["pool"]
+    nonces = rpc.batch([("eth_getTransactionCount", [s.account, "pending"]) for s in specs])
+    d = Deployer(rpc)
+    for spec, nonce in zip(specs, nonces, strict=True):
+        sender = Sender(spec.account, int(nonce, 16))
+        for symbol, amount in spec.supply.items():
+            token = reserves[symbol]["address"]
+            d.call(sender, "MintableERC20", token, "mint", amount)
+            d.call(sender, "MintableERC20", token, "approve", pool, MAX_UINT)
+            d.call(sender, "Pool", pool, "supply", token, amount, spec.account, 0)
+        for symbol, amount in spec.borrow.items():
+            token = reserves[symbol]["address"]
+            d.send(sender, pool, encode("Pool", "borrow", token, amount, VARIABLE_RATE, 0, spec.account))
+    if not one_block:
+        d.flush()
+        return
+    rpc.call("evm_setAutomine", False)
+    try:
+        hashes = [str(h) for h in rpc.batch(d.queued)]
+        d.queued = []
+        rpc.call("evm_mine")
+    finally:
+        rpc.call("evm_setAutomine", True)
+    rpc.wait_receipts(hashes)
+
+
+def fund(rpc: DevRpc, accounts: Sequence[str], wei: int = 10**20) -> None:
+    """Gives `accounts` ether for gas and lets anyone send from them (anvil impersonation)."""
+    rpc.call("anvil_autoImpersonateAccount", True)
+    rpc.batch([("anvil_setBalance", [a, hex(wei)]) for a in accounts])
