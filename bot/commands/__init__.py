@@ -20,5 +20,4 @@ COMMANDS: list[Registrar] = [
     backtest_cmd.register,
     devnet_cmd.register,
     health_cmd.register,
-    health_cmd.register,
 ]
