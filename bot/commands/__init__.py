@@ -9,7 +9,16 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import backtest_cmd, config_cmd, devnet_cmd, health_cmd, plan_cmd, strategies_cmd
+from bot.commands import (
+    backtest_cmd,
+    config_cmd,
+    devnet_cmd,
+    health_cmd,
+    journal_cmd,
+    plan_cmd,
+    status_cmd,
+    strategies_cmd,
+)
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -20,4 +29,6 @@ COMMANDS: list[Registrar] = [
     backtest_cmd.register,
     devnet_cmd.register,
     health_cmd.register,
+    journal_cmd.register,
+    status_cmd.register,
 ]

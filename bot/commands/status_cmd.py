@@ -1,0 +1,197 @@
+"""`hedgebot status` and `hedgebot kill`: ask the running bot over HTTP, or fall back to its files.
+
+`status` reads GET /status of the running bot; when nothing answers it shows the journal's latest
+snapshot and decision instead (and says so). `kill` POSTs /kill; when nothing answers it writes the
+kill file `<db_path>.kill`, which the engine also watches. Exit codes: 0 done, 1 nothing to read,
+2 bad usage or a refused token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bot.commands.journal_cmd import iso_ms
+from bot.commands.output import format_value, print_json
+from bot.config import Settings, load_settings
+from bot.errors import HedgebotError, UsageError
+from bot.kill import kill_file_for, write_kill_file
+from bot.status import status_from_journal
+from bot.store import Journal
+
+
+class Unreachable(Exception):
+    """Nothing answered at the URL (the bot is not running, or its endpoint is off)."""
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    status = sub.add_parser("status", help="the running bot's status, or the journal's last one")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print the status document as JSON")
+    status.set_defaults(func=run_status)
+
+    kill = sub.add_parser("kill", help="halt the running bot (HTTP, or the kill file when HTTP is off)")
+    _common(kill)
+    kill.add_argument("--reason", default="hedgebot kill", help="why (journaled and alerted)")
+    kill.add_argument("--json", action="store_true", help="print what was done as JSON")
+    kill.set_defaults(func=run_kill)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--url", help="the bot's endpoint (default: http://<http_host>:<http_port>)")
+    where.add_argument("--db", type=Path, help="skip HTTP: use this journal (and its .kill file)")
+    p.add_argument("--config", type=Path, help="TOML settings file")
+    p.add_argument("--timeout", type=float, default=3.0, help="HTTP timeout (s)")
+
+
+def default_url(settings: Settings) -> str | None:
+    if settings.http_port == 0:
+        return None
+    host = settings.http_host
+    # A bot bound to every interface is reached on loopback from its own machine.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{settings.http_port}" if ":" in host else f"http://{host}:{settings.http_port}"
+
+
+def _request(url: str, path: str, token: str | None, timeout_s: float, body: dict[str, Any] | None = None) -> Any:
+    base = url.rstrip("/").removesuffix("/status").removesuffix("/kill")
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method="GET" if body is None else "POST")
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise UsageError(f"{base} asks for a token: set HEDGEBOT_HTTP_TOKEN to the bot's") from None
+        raise HedgebotError(f"{base}{path} answered HTTP {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise Unreachable(f"nothing answered at {base} ({reason})") from None
+
+
+def _settings_and_url(args: argparse.Namespace) -> tuple[Settings, str | None, str | None]:
+    settings = load_settings(args.config)
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+    url = None if args.db is not None else (args.url or default_url(settings))
+    return settings, url, token
+
+
+def run_status(args: argparse.Namespace) -> int:
+    settings, url, token = _settings_and_url(args)
+    doc: dict[str, Any] | None = None
+    if url is not None:
+        try:
+            doc = _request(url, "/status", token, args.timeout)
+        except Unreachable as exc:
+            print(f"hedgebot: {exc}; showing the journal instead", file=sys.stderr)
+    if doc is None:
+        db = args.db or settings.db_path
+        with Journal.open_readonly(db) as journal:
+            doc = status_from_journal(journal, int(time.time() * 1000))
+        doc["journal"] = str(db)
+    else:
+        doc["url"] = url
+    if args.json:
+        print_json(doc)
+    else:
+        print_status(doc)
+    return 0
+
+
+def _f(value: Any, fmt: str = ",.2f") -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format(value, fmt)
+    return "∞" if value == "Infinity" else format_value(value)
+
+
+def print_status(doc: dict[str, Any]) -> None:
+    """One screen for a person."""
+    if doc["source"] == "http":
+        print(f"hedgebot status (running bot at {doc.get('url')}, mode {doc.get('mode')})")
+    else:
+        print(f"hedgebot status (from the journal {doc.get('journal')}: the bot is not answering)")
+    rows: list[tuple[str, str]] = []
+    if doc.get("halted") is not None:
+        rows.append(("halted", f"yes: {doc.get('halt_reason')}" if doc["halted"] else "no"))
+    if doc.get("kill_requested"):
+        rows.append(("kill", "requested"))
+    pos = doc.get("position")
+    if pos:
+        distance = pos["distance_to_liquidation"]
+        away = f"{distance * 100:.1f} % away" if isinstance(distance, int | float) else "no debt"
+        rows.append(("health factor", _f(pos["health_factor"], ".3f")))
+        rows.append(
+            (
+                "liquidation price",
+                f"{_f(pos['liquidation_price_usd'])} USD "
+                f"({pos['collateral_asset']} at {_f(pos['collateral_price_usd'])}; {away})",
+            )
+        )
+    hedge = doc.get("hedge")
+    if hedge:
+        side = "short" if hedge["contracts"] < 0 else ("long" if hedge["contracts"] > 0 else "flat")
+        rows.append(
+            (
+                "hedge",
+                f"{side} {abs(hedge['contracts'])} contracts @ {_f(hedge['entry_price'], ',.1f')}, "
+                f"mark {_f(hedge['mark_price'], ',.1f')}",
+            )
+        )
+        rows.append(("hedge PnL", f"{_f(hedge['pnl_btc'], '.8f')} BTC ({_f(hedge['pnl_usd'])} USD)"))
+        rows.append(("funding paid", f"{_f(hedge['funding_paid_btc'], '.8f')} BTC"))
+        stops = ", ".join(f"buy {s['contracts']} @ {_f(s['price'], ',.1f')}" for s in hedge["stops"]) or "none"
+        rows.append(("stops", stops))
+    decision = doc.get("last_decision")
+    if decision:
+        rows.append(
+            (
+                "last decision",
+                f"#{decision['seq']} at {iso_ms(decision['ts_ms'])}, {decision['strategy']} -> "
+                f"{decision['target_contracts']} contracts: {decision['reason']}",
+            )
+        )
+    feeds = doc.get("feeds") or {}
+    if feeds:
+        parts = []
+        for name, feed in feeds.items():
+            limit = f", limit {_f(feed['max_age_s'], 'g')} s" if feed["max_age_s"] != "Infinity" else ""
+            parts.append(f"{name} {_f(feed['age_s'], '.1f')} s ago{limit}{' STALE' if feed['stale'] else ''}")
+        rows.append(("feeds", "; ".join(parts)))
+    if not pos and not decision:
+        rows.append(("journal", "nothing recorded yet"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+
+
+def run_kill(args: argparse.Namespace) -> int:
+    settings, url, token = _settings_and_url(args)
+    if url is not None:
+        try:
+            answer = _request(url, "/kill", token, args.timeout, {"reason": args.reason})
+        except Unreachable as exc:
+            print(f"hedgebot: {exc}; writing the kill file instead", file=sys.stderr)
+        else:
+            if args.json:
+                print_json({"via": "http", "url": url, **answer})
+            else:
+                print(f"kill requested at {url}: {answer['reason']}")
+            return 0
+    path = kill_file_for(args.db or settings.db_path)
+    write_kill_file(path, args.reason, int(time.time() * 1000))
+    if args.json:
+        print_json({"via": "file", "path": str(path), "reason": args.reason})
+    else:
+        print(f"wrote {path}: the bot halts when it next checks; delete the file before restarting to trade again")
+    return 0
