@@ -48,10 +48,11 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
         reasons.append(f"{contracts} contracts exceed max notional {limits.max_notional_usd:,.0f} USD")
         contracts = max_by_notional
 
-    # Margin on the futures leg: the account cannot carry more than equity x leverage.
+    # Margin on the futures leg: the account cannot carry more than equity x leverage, less the taker fee
+    # the order pays (without that headroom an exchange rejects the whole order at the cap).
     equity_usd = snapshot.hedge_equity_usd
     if equity_usd > 0:
-        max_by_margin = int(equity_usd * leverage // size)
+        max_by_margin = int(equity_usd * leverage / (1.0 + leverage * snapshot.instrument.taker_fee) // size)
         if contracts > max_by_margin:
             reasons.append(f"{contracts} contracts need more margin than {equity_usd:,.0f} USD at {leverage:g}x")
             contracts = max_by_margin

@@ -129,7 +129,9 @@ class PaperEngine:
 
     def move(self, price: float, continuous: bool = True) -> int:
         """Mark and last to `price` (bid/ask `spread_bps` around it); the number of fills it caused."""
-        if not self._dirty and self._band_lo < price < self._band_hi:
+        if self._dirty and self.mark == self.mark:
+            self._refresh_band()
+        if self._band_lo < price < self._band_hi:
             self.mark = self.last = price
             h = self._half_spread
             self.bid = price * (1.0 - h)

@@ -1,0 +1,25 @@
+"""A plan the risk layer lets through is one the paper exchange accepts."""
+
+from __future__ import annotations
+
+from bot.domain.instruments import builtin_instrument
+from bot.domain.plan import HedgePlan, StopTranche
+from bot.domain.risk import RiskLimits, apply_limits
+from bot.domain.snapshot import HedgeView, LendingView, Snapshot
+from bot.paper import EngineSettings, PaperEngine
+from bot.venues.base import OrderRequest, OrderType, Side
+
+BINANCE = builtin_instrument("binancecoinm")
+
+
+def test_margin_cap_leaves_room_for_the_taker_fee() -> None:
+    price = 10_000.0
+    lending = LendingView("ETH", 400.0, 250.0, 100_000.0, 55_000.0, 1.5, 166.7, 0.825)
+    snap = Snapshot(0, price, lending, HedgeView(0, price, 2.0), BINANCE)  # 2 BTC = 20k USD of margin
+    plan = HedgePlan(hedge_usd=120_000, contracts=1_200, leverage=5.0, stops=(StopTranche(price * 1.15, 1_200),))
+    clipped = apply_limits(plan, snap, RiskLimits(max_notional_usd=1e9), 10.0).plan
+    assert clipped.contracts < 1_000  # 20k x 5 would be 1,000 contracts, but the fee must fit too
+    engine = PaperEngine(BINANCE, EngineSettings(slippage_bps=0, leverage=5.0), wallet_btc=2.0)
+    engine.move(price)
+    engine.submit(OrderRequest("e", Side.SELL, OrderType.MARKET, clipped.contracts))
+    assert engine.contracts == -clipped.contracts
