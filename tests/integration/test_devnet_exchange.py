@@ -206,3 +206,28 @@ async def test_the_account_outlives_a_server_restart(tmp_path: Path) -> None:
     finally:
         await venue.close()
         await second.stop()
+
+
+async def test_the_cli_prints_ready_and_stops_on_sigterm() -> None:
+    import asyncio
+    import signal
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "devnet",
+        "exchange",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
+    assert line.startswith("READY http://127.0.0.1:")
+    async with aiohttp.ClientSession() as http:
+        resp = await http.get(f"{line.split()[1]}/dapi/v1/time")
+        assert "serverTime" in await resp.json()
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
