@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -132,3 +133,20 @@ def test_every_command_is_a_real_hedgebot_command(service: str, argv: list[str])
     except SystemExit as exc:
         raise AssertionError(f"{service}: `hedgebot {' '.join(argv)}` does not parse") from exc
     assert callable(args.func)
+    # argparse accepts abbreviations (--stat for --state); a compose file should spell options out.
+    flags = {f.split("=")[0] for f in argv if f.startswith("--")}
+    unknown = flags - _option_strings(argv)
+    assert not unknown, f"{service}: abbreviated or unknown options {sorted(unknown)}"
+
+
+def _option_strings(argv: list[str]) -> set[str]:
+    parser: argparse.ArgumentParser = build_parser()
+    found: set[str] = set()
+    for word in argv:
+        found |= {o for a in parser._actions for o in a.option_strings}
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or word not in subs[0].choices:
+            break
+        parser = subs[0].choices[word]
+    found |= {o for a in parser._actions for o in a.option_strings}
+    return found
