@@ -48,4 +48,7 @@ def classify(exc: BaseException, action: str) -> VenueError:
         return RetryableVenueError(message)
     if isinstance(exc, ccxt.InsufficientFunds | ccxt.InvalidOrder):  # incl. OrderImmediatelyFillable
         return OrderRejected(message)
+    if isinstance(exc, ccxt.BadRequest):
+        # Precision (-1111), bad parameters: resending the same request cannot succeed. Re-plan instead.
+        return OrderRejected(message)
     return VenueError(message)

@@ -28,6 +28,7 @@ from tests.venues.ccxt_stub import FIXTURES, stub_network
         (ccxt.OrderImmediatelyFillable("-2021"), OrderRejected),
         (ccxt.AuthenticationError("-1022"), AuthFailed),
         (ccxt.PermissionDenied("-2015"), AuthFailed),
+        (ccxt.BadRequest("-1111 precision is over the maximum"), OrderRejected),  # re-plan, never resend
         (ccxt.ExchangeError("odd"), VenueError),
     ],
 )
