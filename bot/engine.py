@@ -1,15 +1,16 @@
 """The asyncio engine: feeds -> decision (strategy, risk, reconciler) -> venue, journaled.
 
-Decisions are event-driven: a new block, a mark move beyond `price_trigger`, an order update, and a
-heartbeat. Events arriving within `debounce_ms` of each other make one decision. Stale or absurd
-data halts trading until it is healthy again. The same engine runs dry-run, testnet and live: only
-the venue and feeds plugged in differ.
+Decisions are event-driven: a new block, a mark move beyond `price_trigger`, fills, and a heartbeat.
+Events arriving within `debounce_ms` of each other make one decision. Stale or absurd data halts
+trading until it is healthy again. Dry-run, testnet and live run this same engine: only the venue and
+the feeds plugged in differ.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,15 +21,18 @@ from bot.domain.features import FeatureTracker
 from bot.domain.plan import HedgePlan
 from bot.domain.risk import apply_limits
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
+from bot.kill import KillSwitch
 from bot.log import get_logger
+from bot.metrics import Metrics
+from bot.runtime.config import EngineConfig
 from bot.runtime.executor import ExecutionReport, Executor
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.guards import FeedReadings, Verdict, check
 from bot.runtime.recovery import Recovery, recover
-from bot.runtime.status import EngineConfig, EngineStatus
 from bot.runtime.views import hedge_view
+from bot.status import BotStatus
 from bot.store_async import AsyncJournal
-from bot.store_records import SnapshotSummary
+from bot.store_records import OrderState, SnapshotSummary
 from bot.venues.base import AccountState, OrderRequest, OrderType, Side, Venue
 from bot.venues.reconcile import Place, client_id, is_ours, reconcile
 from strategies.base import Strategy
@@ -49,10 +53,12 @@ class Engine:
         lending: LendingFeed,
         mark: MarkFeed,
         journal: AsyncJournal,
+        status: BotStatus | None = None,
+        kill: KillSwitch | None = None,
+        metrics: Metrics | None = None,
         alerter: Alerter | None = None,
         alert_rules: AlertRules | None = None,
         config: EngineConfig | None = None,
-        mode: str = "dry-run",
         clock: Callable[[], int] = wall_ms,
     ) -> None:
         self.strategy = strategy
@@ -60,16 +66,21 @@ class Engine:
         self.lending = lending
         self.mark = mark
         self.journal = journal
+        self.status = status or BotStatus()
+        self.kill = kill or KillSwitch()
+        self.metrics = metrics
         self.alerter = alerter
         self.rules = alert_rules or AlertRules()
         self.config = config = config or EngineConfig()
         self.clock = clock
-        self.status = EngineStatus(mode=mode)
         self.executor = Executor(venue, journal, clock)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
-        self.kill_requested = asyncio.Event()
+        self.decided = asyncio.Condition()  # notified after every decision: tests and benchmarks wait on it
+        self.min_health_factor = math.inf
+        self.decisions = 0
         self._trigger = asyncio.Event()
+        self._trigger_ms: int | None = None  # when the first event since the last decision arrived
         self._decision_lock = asyncio.Lock()
         self._lending: LendingReading | None = None
         self._prev_collateral: float | None = None
@@ -81,12 +92,14 @@ class Engine:
         self._last_plan: HedgePlan | None = None
         self._alert_state = AlertState()
         self._fills_since_ms = 0
-        self.decided = asyncio.Condition()  # notified after every decision (tests and benchmarks wait on it)
+        self._auth_failed: str | None = None
 
     # ---- events --------------------------------------------------------------------------------------
 
     def trigger(self, why: str) -> None:
-        """Ask for a decision soon (coalesced with others within the debounce)."""
+        """Ask for a decision soon (coalesced with other events within the debounce)."""
+        if self._trigger_ms is None:
+            self._trigger_ms = self.clock()
         log.debug("trigger", why=why)
         self._trigger.set()
 
@@ -96,11 +109,16 @@ class Engine:
                 reading = await self.lending.read()
                 self._prev_collateral = self._lending.lending.collateral_price_usd if self._lending else None
                 self._lending = reading
-                self.status.min_health_factor = min(self.status.min_health_factor, reading.lending.health_factor)
+                self.min_health_factor = min(self.min_health_factor, reading.lending.health_factor)
+                self.status.feed_seen("chain", reading.block_time_ms, self.config.guard.stale_block_ms / 1000)
                 self.trigger("block")
             except Exception as exc:  # the guard halts trading on stale data; keep watching
                 log.warning("lending feed read failed", error=str(exc))
-            await self.lending.next_block()
+            try:
+                await self.lending.next_block()
+            except Exception as exc:
+                log.warning("waiting for a block failed", error=str(exc))
+                await asyncio.sleep(1.0)
 
     async def _watch_mark(self) -> None:
         while True:
@@ -108,6 +126,7 @@ class Engine:
                 reading = await self.mark.read()
                 self._prev_mark = self._mark.price if self._mark else None
                 self._mark = reading
+                self.status.feed_seen("mark", reading.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
                 self._sample_features(reading)
                 base = self._decided_mark
                 if base is None or abs(reading.price / base - 1.0) >= self.config.price_trigger:
@@ -126,16 +145,13 @@ class Engine:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
+            self.kill.poll_file(self.clock())
             self.trigger("heartbeat")
 
     async def _watch_kill_file(self) -> None:
-        path = self.config.kill_file
-        if path is None:
-            return
-        while not path.exists():
+        # Between heartbeats too: a person who touches the kill file expects a quick halt.
+        while self.kill.poll_file(self.clock()) is None:
             await asyncio.sleep(0.5)
-        log.warning("kill file found", path=str(path))
-        self.kill_requested.set()
 
     # ---- decisions -----------------------------------------------------------------------------------
 
@@ -159,119 +175,121 @@ class Engine:
             emit("alert", key=alert.key, message=alert.message)
             if self.alerter is not None:
                 self.alerter.notify(alert)
-            # The journal write is fire-and-forget: an alert must never block a decision.
+            # Fire and forget: journaling an alert must never hold up a decision.
             asyncio.get_running_loop().create_task(self.journal.record_alert(alert))
 
     def _guard(self, now_ms: int) -> Verdict:
         verdict = check(self._readings(now_ms), self.config.guard)
-        ages = {}
-        if self._lending:
-            ages["chain"] = (now_ms - self._lending.block_time_ms) / 1000
-        if self._mark:
-            ages["mark"] = (now_ms - self._mark.ts_ms) / 1000
-        self.status.feed_ages_s = ages
         state = self._alert_state
-        limits = {"chain": self.config.guard.stale_block_ms / 1000, "mark": self.config.guard.feed_heartbeat_ms / 1000}
-        for feed, age in ages.items():
-            state, alerts = self.rules.on_feed(state, feed, age, limits[feed], now_ms)
+        for name, feed in self.status.feeds.items():
+            state, alerts = self.rules.on_feed(
+                state, name, (now_ms - feed.last_update_ms) / 1000, feed.max_age_s, now_ms
+            )
             self._alert(alerts)
         self._alert_state = state
-        if not verdict.ok and not self.status.halted:
-            self._alert([self.rules.on_error("trading halted", verdict.summary, now_ms)])
-        if verdict.ok and self.status.halted and self.status.halt_reason.startswith("data:"):
+        if self._auth_failed:
+            self.status.halt("authentication failed: " + self._auth_failed)
+        elif not verdict.ok:
+            if not self.status.halted:
+                self._alert([self.rules.on_error("trading halted", verdict.summary, now_ms)])
+            self.status.halt("data: " + verdict.summary)
+        elif self.status.halted:
             log.info("data healthy again: trading resumes")
-        self.status.halted = not verdict.ok or self.status.halt_reason.startswith("auth:")
-        if not verdict.ok:
-            self.status.halt_reason = "data: " + verdict.summary
-        elif not self.status.halt_reason.startswith("auth:"):
-            self.status.halt_reason = ""
+            self.status.resume()
         return verdict
 
     async def decide_once(self) -> ExecutionReport | None:
-        """One decision with what the feeds hold now; None when halted or nothing changed."""
+        """One decision on what the feeds hold now; the execution report, or None when nothing was sent."""
         async with self._decision_lock:
-            now = self.clock()
-            verdict = self._guard(now)
-            if not verdict.ok or self.status.halted:
-                log.warning("not trading", why=self.status.halt_reason)
-                return None
-            assert self._lending is not None and self._mark is not None
-            account = await self.venue.account()
-            lending = self._lending.lending
-            state, alerts = self.rules.on_health(self._alert_state, lending.health_factor, now)
-            self._alert_state = state
-            self._alert(alerts)
-            snapshot = Snapshot(
-                now_ms=now,
-                btc_price=self._mark.price,
-                lending=lending,
-                hedge=hedge_view(account),
-                instrument=self.venue.instrument,
-                funding_rate_8h=self._mark.funding_rate_8h if self._mark.funding_rate_8h is not None else 0.0001,
-                features=self.features.features(),
-                state=self._state,
-            )
-            checked = apply_limits(
-                self.strategy.decide(snapshot), snapshot, self.config.risk, self.strategy.leverage_cap
-            )
-            plan = checked.plan
-            for why in checked.clipped:
-                log.warning("risk clipped plan", why=why)
-            # Reconcile against the freshest mark the venue reported, priced on our feed's mark.
-            account_now = AccountState(account.wallet_btc, account.position, account.open_orders, self._mark.price)
-            probe = reconcile(plan, account_now, self.venue.instrument, 0, self.config.reconcile)
-            changed = plan != self._last_plan or bool(probe)
-            self._state = plan.state
-            self._decided_mark = self._mark.price
-            self.status.snapshot, self.status.plan, self.status.account = snapshot, plan, account
-            self.status.last_reason, self.status.last_decision_ms = plan.reason, now
-            self.status.decisions += 1
-            report: ExecutionReport | None = None
-            if changed:
-                snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
-                seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
-                actions = reconcile(plan, account_now, self.venue.instrument, seq, self.config.reconcile)
-                self._last_plan = plan
-                if actions:
-                    log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
-                    report = await self.executor.execute(seq, actions)
-                    self.status.orders_sent += len(report.placed)
-                    await self._after_execution(report, account, now)
-            async with self.decided:
-                self.decided.notify_all()
-            return report
+            report = await self._decide(self.clock())
+            self.decisions += 1
+            if self.metrics is not None:
+                self.metrics.decisions.inc()
+                if self._trigger_ms is not None and report is not None:
+                    self.metrics.decision_seconds.observe((self.clock() - self._trigger_ms) / 1000)
+            self._trigger_ms = None
+        async with self.decided:
+            self.decided.notify_all()
+        return report
 
-    async def _after_execution(self, report: ExecutionReport, before: AccountState, now: int) -> None:
+    async def _decide(self, now: int) -> ExecutionReport | None:
+        if not self._guard(now).ok or self.status.halted:
+            log.warning("not trading", why=self.status.halt_reason)
+            return None
+        assert self._lending is not None and self._mark is not None
+        venue_account = await self.venue.account()
+        # Price the decision on our mark feed: the one the guards checked.
+        account = AccountState(
+            venue_account.wallet_btc, venue_account.position, venue_account.open_orders, self._mark.price
+        )
+        lending = self._lending.lending
+        self._alert_state, alerts = self.rules.on_health(self._alert_state, lending.health_factor, now)
+        self._alert(alerts)
+        snapshot = Snapshot(
+            now_ms=now,
+            btc_price=self._mark.price,
+            lending=lending,
+            hedge=hedge_view(account),
+            instrument=self.venue.instrument,
+            funding_rate_8h=self._mark.funding_rate_8h if self._mark.funding_rate_8h is not None else 0.0001,
+            features=self.features.features(),
+            state=self._state,
+        )
+        checked = apply_limits(self.strategy.decide(snapshot), snapshot, self.config.risk, self.strategy.leverage_cap)
+        plan = checked.plan
+        for why in checked.clipped:
+            log.warning("risk layer clipped the plan", why=why)
+        self._state = plan.state
+        self._decided_mark = self._mark.price
+        self.status.observe_snapshot(snapshot)
+        self.status.observe_account(account, 0.0)
+        # A decision whose plan and actions are unchanged is not journaled again (heartbeats would fill it).
+        probe = reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile)
+        if plan == self._last_plan and not probe:
+            return None
+        snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
+        seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
+        self.status.observe_decision(seq, now, self.strategy.name, plan)
+        self._last_plan = plan
+        actions = reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile)
+        if not actions:
+            return None
+        log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
+        report = await self.executor.execute(seq, actions)
+        self._after_execution(report, now)
+        await self.sync_fills(account)
+        return report
+
+    def _after_execution(self, report: ExecutionReport, now: int) -> None:
+        if self.metrics is not None:
+            self.metrics.orders.labels("placed").inc(len(report.placed))
+            self.metrics.orders.labels("rejected").inc(len(report.rejected))
+            self.metrics.orders.labels("unresolved").inc(len(report.unresolved))
         for cid, why in report.rejected:
             self._alert([self.rules.on_error("order rejected", f"{cid}: {why}", now)])
         if report.unresolved:
             self._alert([self.rules.on_error("venue unreachable", ", ".join(report.unresolved), now)])
         if report.auth_failed:
-            self.status.halted, self.status.halt_reason = True, "auth: " + report.auth_failed
+            self._auth_failed = report.auth_failed
+            self.status.halt("authentication failed: " + report.auth_failed)
             self._alert([self.rules.on_error("authentication failed: trading stopped", report.auth_failed, now)])
-        await self.sync_fills(before)
 
     async def sync_fills(self, before: AccountState | None = None) -> None:
-        """Journal new fills and alert on hedge changes and stop-outs."""
-        fills = await self.venue.fills(self._fills_since_ms)
-        fresh = [f for f in fills if f.timestamp_ms >= self._fills_since_ms]
-        if fresh:
-            await self.journal.record_fills(fresh)
-            self._fills_since_ms = max(f.timestamp_ms for f in fresh) + 1
-            now = self.clock()
-            for f in fresh:
-                self._alert(self.rules.on_fill(f, now))
-            if before is not None:
-                after = await self.venue.account()
-                self._alert(
-                    self.rules.on_position(
-                        max(0, -before.position.contracts),
-                        max(0, -after.position.contracts),
-                        after.mark_price,
-                        now,
-                        self.status.last_reason,
-                    )
-                )
+        """Journal new fills; alert on hedge changes and stop-outs."""
+        fresh = [f for f in await self.venue.fills(self._fills_since_ms) if f.timestamp_ms >= self._fills_since_ms]
+        if not fresh:
+            return
+        await self.journal.record_fills(fresh)
+        self._fills_since_ms = max(f.timestamp_ms for f in fresh) + 1
+        now = self.clock()
+        for f in fresh:
+            self._alert(self.rules.on_fill(f, now))
+        after = await self.venue.account()
+        self.status.observe_account(after, 0.0)
+        if before is not None:
+            short_before, short_after = max(0, -before.position.contracts), max(0, -after.position.contracts)
+            reason = self.status.last_decision.reason if self.status.last_decision else ""
+            self._alert(self.rules.on_position(short_before, short_after, after.mark_price, now, reason))
 
     async def _decision_loop(self) -> None:
         while True:
@@ -288,7 +306,7 @@ class Engine:
     # ---- life cycle ----------------------------------------------------------------------------------
 
     async def start(self) -> Recovery:
-        """Connect, resolve what the journal left unfinished, and adopt our orders."""
+        """Load the strategy's saved state, resolve what the journal left unfinished, adopt our orders."""
         self.status.started_ms = self.clock()
         saved = await self.journal.load_strategy_state()
         if saved is not None and saved.strategy == self.strategy.name:
@@ -298,7 +316,7 @@ class Engine:
         recovery = await recover(self.venue, self.journal, self.clock)
         if recovery.foreign:
             ids = ", ".join(o.client_id or o.venue_id for o in recovery.foreign)
-            self._alert([self.rules.on_error("foreign orders on the hedge instrument", ids, self.clock())])
+            self._alert([self.rules.on_error("foreign orders on the hedge instrument (left alone)", ids, self.clock())])
         log.info(
             "recovered",
             adopted=len(recovery.adopted),
@@ -309,7 +327,7 @@ class Engine:
         return recovery
 
     async def run(self) -> int:
-        """Run until stop or kill is requested; returns the process exit code."""
+        """Run until a stop or a kill is requested; returns the process exit code."""
         await self.start()
         tasks = [
             asyncio.create_task(self._watch_chain(), name="chain"),
@@ -318,61 +336,56 @@ class Engine:
             asyncio.create_task(self._decision_loop(), name="decide"),
             asyncio.create_task(self._watch_kill_file(), name="kill-file"),
         ]
-        stop = asyncio.create_task(self.stop_requested.wait())
-        kill = asyncio.create_task(self.kill_requested.wait())
-        await asyncio.wait([stop, kill], return_when=asyncio.FIRST_COMPLETED)
+        waiters = [asyncio.create_task(self.stop_requested.wait()), asyncio.create_task(self.kill.wait())]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:
             task.cancel()
-        # Wait for the in-flight decision: its orders are journaled before they are sent.
+        # Let the in-flight decision finish: its orders are journaled before they are sent.
         async with self._decision_lock:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            if self.kill_requested.is_set():
-                await self.kill()
+            if self.kill.requested:
+                await self.halt_by_kill()
             else:
                 await self.shutdown()
-        stop.cancel()
-        kill.cancel()
+        for waiter in waiters:
+            waiter.cancel()
         return 0
 
     async def _cancel_ours(self, roles: str) -> None:
         account = await self.venue.account()
         for order in account.open_orders:
             if is_ours(order) and order.client_id[2:3] in roles:
-                with contextlib.suppress(Exception):
+                try:
                     await self.venue.cancel(order.client_id)
-                    log.info("cancelled on exit", client_id=order.client_id)
+                    await self.journal.set_order_state(order.client_id, OrderState.CANCELED, self.clock(), "on exit")
+                except Exception as exc:
+                    log.warning("cancel on exit failed", client_id=order.client_id, error=str(exc))
 
     async def shutdown(self) -> None:
-        """Leave the hedge as it is; cancel entries, and stops too unless `keep_stops_on_exit`."""
-        await self._cancel_ours("EC" if self.config.keep_stops_on_exit else "ECST")
+        """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`."""
+        await self._cancel_ours("EC" if self.config.keep_stops_on_exit else "ECS")
         await self.sync_fills()
         log.info("stopped", keep_stops=self.config.keep_stops_on_exit)
 
-    async def kill(self) -> None:
-        """The kill switch: cancel entries, keep or close the hedge (a setting), and halt."""
-        self.status.halted, self.status.halt_reason = True, "killed"
+    async def halt_by_kill(self) -> None:
+        """The kill switch: cancel entries, keep or close the hedge (`close_on_kill`), and halt."""
+        request = self.kill.request
+        self.status.halt("killed: " + (request.reason if request else ""))
         await self._cancel_ours("EC")
         account = await self.venue.account()
         if self.config.close_on_kill and account.position.contracts < 0:
             seq = await self.journal.last_decision_seq()
-            req = OrderRequest(
+            close = OrderRequest(
                 client_id(self.config.reconcile.namespace, "entry", seq, "kill"),
                 Side.BUY,
                 OrderType.MARKET,
                 -account.position.contracts,
                 reduce_only=True,
             )
-            await self.executor.execute(seq, [Place(req)])
-            await self._cancel_ours("ST")
-        self._alert(
-            [
-                self.rules.on_error(
-                    "kill switch",
-                    "entries cancelled; hedge " + ("closed" if self.config.close_on_kill else "kept"),
-                    self.clock(),
-                )
-            ]
-        )
+            await self.executor.execute(seq, [Place(close)])
+            await self._cancel_ours("S")
+        kept = "closed" if self.config.close_on_kill else "kept, with its stops"
+        self._alert([self.rules.on_error("kill switch", f"entries cancelled; hedge {kept}", self.clock())])
         await self.sync_fills()

@@ -112,6 +112,9 @@ class PaperVenue:
         self.engine.cancel(client_id)
         self.save()
 
+    async def find(self, client_id: str) -> Order | None:
+        return self.engine.order(client_id)
+
     async def fills(self, since_ms: int) -> list[Fill]:
         return self.engine.fills(since_ms)
 
