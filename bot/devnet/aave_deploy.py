@@ -90,9 +90,23 @@ class Deployer:
         self.send(sender, at, encode(name, fn, *args))
 
     def flush(self) -> None:
-        """Sends the queued phase in one batch and checks that every transaction succeeded."""
-        hashes = [str(h) for h in self.rpc.batch(self.queued)]
-        self.queued = []
+        """Sends the queued phase in one batch, mines it, and checks that every transaction succeeded.
+
+        Automining is off meanwhile: with it on, anvil sometimes leaves a transaction that arrived
+        ahead of a lower nonce in its queue for good, and mining in few blocks is faster anyway.
+        """
+        if not self.queued:
+            return
+        self.rpc.call("evm_setAutomine", False)
+        try:
+            hashes = [str(h) for h in self.rpc.batch(self.queued)]
+            self.queued = []
+            for _ in range(1000):  # more than one block when the gas limits add up past the block's
+                self.rpc.call("evm_mine")
+                if int(self.rpc.call("txpool_status")["pending"], 16) == 0:
+                    break
+        finally:
+            self.rpc.call("evm_setAutomine", True)
         self.rpc.wait_receipts(hashes)
 
 

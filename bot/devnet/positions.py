@@ -1,8 +1,7 @@
 """Opening lending positions on the devnet: suppliers of liquidity and borrowers, many at once.
 
-All transactions of a call go out in one JSON-RPC batch with explicit nonces and gas; with
-`one_block` the node stops automining meanwhile and mines them into a single block, which opens a
-thousand positions in a couple of seconds.
+All transactions of a call go out in one JSON-RPC batch with explicit nonces and gas, and are mined
+together into as few blocks as their gas allows, which opens a thousand positions in seconds.
 """
 
 from __future__ import annotations
@@ -33,9 +32,7 @@ def units(amount: float, decimals: int) -> int:
     return round(amount * scale)
 
 
-def open_positions(
-    rpc: DevRpc, market: Mapping[str, Any], specs: Sequence[PositionSpec], one_block: bool = False
-) -> None:
+def open_positions(rpc: DevRpc, market: Mapping[str, Any], specs: Sequence[PositionSpec]) -> None:
     """Mints, approves, supplies and borrows for each spec; raises if any transaction fails."""
     reserves = market["reserves"]
     pool = market["pool"]
@@ -45,23 +42,13 @@ def open_positions(
         sender = Sender(spec.account, int(nonce, 16))
         for symbol, amount in spec.supply.items():
             token = reserves[symbol]["address"]
-            d.call(sender, "MintableERC20", token, "mint", amount)
-            d.call(sender, "MintableERC20", token, "approve", pool, MAX_UINT)
-            d.call(sender, "Pool", pool, "supply", token, amount, spec.account, 0)
+            d.send(sender, token, encode("MintableERC20", "mint", amount), 150_000)
+            d.send(sender, token, encode("MintableERC20", "approve", pool, MAX_UINT), 100_000)
+            d.send(sender, pool, encode("Pool", "supply", token, amount, spec.account, 0), 500_000)
         for symbol, amount in spec.borrow.items():
             token = reserves[symbol]["address"]
-            d.send(sender, pool, encode("Pool", "borrow", token, amount, VARIABLE_RATE, 0, spec.account))
-    if not one_block:
-        d.flush()
-        return
-    rpc.call("evm_setAutomine", False)
-    try:
-        hashes = [str(h) for h in rpc.batch(d.queued)]
-        d.queued = []
-        rpc.call("evm_mine")
-    finally:
-        rpc.call("evm_setAutomine", True)
-    rpc.wait_receipts(hashes)
+            d.send(sender, pool, encode("Pool", "borrow", token, amount, VARIABLE_RATE, 0, spec.account), 800_000)
+    d.flush()
 
 
 def fund(rpc: DevRpc, accounts: Sequence[str], wei: int = 10**20) -> None:

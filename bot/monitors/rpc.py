@@ -175,7 +175,9 @@ class RpcPool:
 
     async def _subscribe_heads(self) -> AsyncIterator[BlockHead]:
         client = await self._client(self.active)
-        await client.eth.subscribe("newHeads")
+        await asyncio.wait_for(client.eth.subscribe("newHeads"), self.call_timeout_s)
+        # Subscribed first, then the current head: no block falls between the two.
+        yield await self.latest_block()
         async for message in client.socket.process_subscriptions():
             result = message.get("result") if isinstance(message, dict) else None
             if result is not None:
