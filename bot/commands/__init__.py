@@ -16,6 +16,7 @@ from bot.commands import (
     health_cmd,
     journal_cmd,
     plan_cmd,
+    run_cmd,
     status_cmd,
     strategies_cmd,
 )
@@ -31,4 +32,5 @@ COMMANDS: list[Registrar] = [
     health_cmd.register,
     journal_cmd.register,
     status_cmd.register,
+    run_cmd.register,
 ]

@@ -113,7 +113,9 @@ def reconcile(
         if match is not None:
             keep.add(match.client_id)
             continue
-        cid = client_id(ns, "stop", label, price, contracts, target)
+        # The decision number keeps ids unique: a stop wanted again after its twin was cancelled must
+        # not collide with the dead order (an idempotent venue would hand that back instead).
+        cid = client_id(ns, "stop", decision_seq, label, price, contracts, target)
         new_stops.append(
             Place(OrderRequest(cid, Side.BUY, OrderType.STOP_MARKET, contracts, trigger_price=price, reduce_only=True))
         )
@@ -141,7 +143,7 @@ def reconcile(
         if match is not None:
             keep_c.add(match.client_id)
             continue
-        cid = client_id(ns, "cond", c.label, trigger, c.contracts)
+        cid = client_id(ns, "cond", decision_seq, c.label, trigger, c.contracts)
         actions.append(Place(OrderRequest(cid, Side.SELL, OrderType.STOP_MARKET, c.contracts, trigger_price=trigger)))
     actions.extend(Cancel(o.client_id, "conditional entry withdrawn") for o in conds if o.client_id not in keep_c)
 

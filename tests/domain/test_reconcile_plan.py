@@ -113,3 +113,13 @@ def test_foreign_orders_are_never_touched() -> None:
     actions = reconcile(PLAN.with_(contracts=0, stops=()), account(0, (foreign,)), BINANCE, 1)
     assert actions == []
     assert foreign_orders([foreign]) == [foreign]
+
+
+def test_a_stop_wanted_again_after_cancel_gets_a_fresh_id() -> None:
+    first = reconcile(PLAN, account(), BINANCE, decision_seq=1)
+    stop = next(a.order for a in first if isinstance(a, Place) and a.order.type is OrderType.STOP_MARKET)
+    # Later the stop was cancelled (moved away and back): the same stop must go out under a new id.
+    again = reconcile(PLAN, account(50), BINANCE, decision_seq=9)
+    new_stop = next(a.order for a in again if isinstance(a, Place) and a.order.type is OrderType.STOP_MARKET)
+    assert new_stop.trigger_price == stop.trigger_price
+    assert new_stop.client_id != stop.client_id

@@ -1,0 +1,34 @@
+"""`hedgebot run`: the bot. Dry-run unless told otherwise; live needs two opt-ins."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from bot.config import load_settings
+from bot.log import configure, register_secrets
+from bot.modes import resolve_mode
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("run", help="run the bot: watch the position, hedge it (dry-run by default)")
+    p.add_argument("--config", type=Path, help="TOML settings file")
+    p.add_argument("--mode", choices=["dry-run", "testnet", "live"], help="overrides HEDGEBOT_MODE (default dry-run)")
+    p.add_argument(
+        "--cancel-stops-on-exit",
+        action="store_true",
+        help="on SIGINT/SIGTERM also cancel the protective stops (by default they are left in place)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    register_secrets(settings.secrets())
+    configure(settings.log.format, settings.log.level)
+    mode = resolve_mode(args.mode, settings)
+    from bot.app import run_bot  # the run-time stack (web3, ccxt) is only imported when the bot runs
+
+    return asyncio.run(run_bot(settings, mode, keep_stops_on_exit=not args.cancel_stops_on_exit))
