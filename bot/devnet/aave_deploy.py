@@ -16,7 +16,7 @@ from web3 import Web3
 
 from bot.devnet.artifacts import MULTICALL3_ADDRESS, aave_artifact, multicall3_creation_code
 from bot.devnet.feed import creation_code as feed_creation_code
-from bot.devnet.rpc import DevRpc, create_address
+from bot.devnet.rpc import DevRpc, RpcError, create_address
 
 RAY = 10**27
 DEPLOY_GAS = 16_000_000  # under the 2**24 per-transaction cap of recent hardforks
@@ -89,25 +89,31 @@ class Deployer:
         """Queues a call of `fn` on the Aave contract `name` at address `at`."""
         self.send(sender, at, encode(name, fn, *args))
 
-    def flush(self) -> None:
-        """Sends the queued phase in one batch, mines it, and checks that every transaction succeeded.
+    def flush(self, txs_per_block: int = 250) -> None:
+        """Sends the queued transactions, mines them, and checks that every one succeeded.
 
         Automining is off meanwhile: with it on, anvil sometimes leaves a transaction that arrived
-        ahead of a lower nonce in its queue for good, and mining in few blocks is faster anyway.
+        ahead of a lower nonce in its queue for good. Blocks are kept to a few hundred transactions
+        because anvil's block-receipts look-up grows with the square of a block's size.
         """
-        if not self.queued:
+        queued, self.queued = self.queued, []
+        if not queued:
             return
         self.rpc.call("evm_setAutomine", False)
         try:
-            hashes = [str(h) for h in self.rpc.batch(self.queued)]
-            self.queued = []
-            for _ in range(1000):  # more than one block when the gas limits add up past the block's
+            for start in range(0, len(queued), txs_per_block):
+                chunk = queued[start : start + txs_per_block]
+                hashes = [str(h) for h in self.rpc.batch(chunk)]
                 self.rpc.call("evm_mine")
-                if int(self.rpc.call("txpool_status")["pending"], 16) == 0:
-                    break
+                if int(self.rpc.call("txpool_status")["pending"], 16):
+                    raise RpcError("transactions left pending after mining: a block gas limit too low?")
+                receipts = self.rpc.call("eth_getBlockReceipts", "latest")
+                status = {r["transactionHash"]: int(r["status"], 16) for r in receipts}
+                bad = [h for h in hashes if status.get(h) != 1]
+                if bad:
+                    raise RpcError(f"{len(bad)} transactions reverted or were not mined, e.g. {bad[0]}")
         finally:
             self.rpc.call("evm_setAutomine", True)
-        self.rpc.wait_receipts(hashes)
 
 
 def encode(contract: str, fn: str, *args: Any) -> str:

@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.devnet.aave_deploy import Deployer, Sender, encode
+from bot.devnet.aave_deploy import Deployer, Sender
 from bot.devnet.rpc import DevRpc
+from bot.monitors.multicall import address_word, encode_call, word
 
 MAX_UINT = 2**256 - 1
 VARIABLE_RATE = 2
@@ -32,6 +33,12 @@ def units(amount: float, decimals: int) -> int:
     return round(amount * scale)
 
 
+def _calldata(signature: str, *args: int | str) -> str:
+    """Calldata of a function with static arguments only (web3's encoder is too slow for thousands)."""
+    words = [address_word(a) if isinstance(a, str) else word(a) for a in args]
+    return "0x" + encode_call(signature, *words).hex()
+
+
 def open_positions(rpc: DevRpc, market: Mapping[str, Any], specs: Sequence[PositionSpec]) -> None:
     """Mints, approves, supplies and borrows for each spec; raises if any transaction fails."""
     reserves = market["reserves"]
@@ -42,12 +49,18 @@ def open_positions(rpc: DevRpc, market: Mapping[str, Any], specs: Sequence[Posit
         sender = Sender(spec.account, int(nonce, 16))
         for symbol, amount in spec.supply.items():
             token = reserves[symbol]["address"]
-            d.send(sender, token, encode("MintableERC20", "mint", amount), 150_000)
-            d.send(sender, token, encode("MintableERC20", "approve", pool, MAX_UINT), 100_000)
-            d.send(sender, pool, encode("Pool", "supply", token, amount, spec.account, 0), 500_000)
+            d.send(sender, token, _calldata("mint(uint256)", amount), 150_000)
+            d.send(sender, token, _calldata("approve(address,uint256)", pool, MAX_UINT), 100_000)
+            d.send(
+                sender,
+                pool,
+                _calldata("supply(address,uint256,address,uint16)", token, amount, spec.account, 0),
+                500_000,
+            )
         for symbol, amount in spec.borrow.items():
             token = reserves[symbol]["address"]
-            d.send(sender, pool, encode("Pool", "borrow", token, amount, VARIABLE_RATE, 0, spec.account), 800_000)
+            sig = "borrow(address,uint256,uint256,uint16,address)"
+            d.send(sender, pool, _calldata(sig, token, amount, VARIABLE_RATE, 0, spec.account), 800_000)
     d.flush()
 
 
