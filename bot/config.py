@@ -59,6 +59,12 @@ class ChainSettings(_Section):
     call_timeout_s: float = Field(10.0, gt=0, description="timeout of one RPC call (s)")
     requests_per_second: float = Field(20.0, gt=0, description="RPC rate limit kept by asyncio-throttle (req/s)")
     poll_interval_s: float = Field(2.0, gt=0, description="block polling interval when not on WebSocket (s)")
+    oracle_heartbeat_s: float = Field(
+        86_400.0, gt=0, description="flag an oracle feed not updated for this long (s); Chainlink USD feeds: 1-24 h"
+    )
+    calls_per_multicall: int = Field(
+        1_000, ge=1, description="sub-calls per Multicall3 aggregate3 eth_call; lower it if the node caps eth_call gas"
+    )
 
 
 class StrategySettings(_Section):

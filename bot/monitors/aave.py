@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from eth_utils.address import is_address, to_checksum_address
 
+from bot.config import ChainSettings
 from bot.domain.aave_account import (
     AccountHealth,
     ChainAccountData,
@@ -25,7 +26,7 @@ from bot.domain.aave_account import (
     check_price,
     marks_by_symbol,
 )
-from bot.errors import UsageError
+from bot.errors import ConfigError, UsageError
 from bot.monitors.multicall import (
     MULTICALL3_ADDRESS,
     Call,
@@ -126,6 +127,29 @@ class AaveMonitor:
         self.market: Market | None = None
         self._emode: dict[int, EModeCategory] = {}
         self._emode_sources: dict[int, str] = {}
+
+    @classmethod
+    def from_settings(cls, chain: ChainSettings, max_oracle_divergence: float | None = None) -> AaveMonitor:
+        """A monitor over `chain.rpc_urls` for `chain.pool_addresses_provider`; ConfigError if either is missing."""
+        if not chain.rpc_urls or not chain.pool_addresses_provider:
+            raise ConfigError(
+                "HEDGEBOT_CHAIN__RPC_URLS and HEDGEBOT_CHAIN__POOL_ADDRESSES_PROVIDER are needed to watch Aave "
+                "(see docs/chain.md for each network's PoolAddressesProvider)"
+            )
+        rpc = RpcPool(
+            [u.get_secret_value() for u in chain.rpc_urls],
+            call_timeout_s=chain.call_timeout_s,
+            requests_per_second=chain.requests_per_second,
+            poll_interval_s=chain.poll_interval_s,
+        )
+        return cls(
+            rpc,
+            chain.pool_addresses_provider,
+            stale_block_s=chain.stale_block_s,
+            oracle_heartbeat_s=chain.oracle_heartbeat_s,
+            max_oracle_divergence=max_oracle_divergence,
+            calls_per_multicall=chain.calls_per_multicall,
+        )
 
     async def _aggregate(self, calls: Sequence[Call], block: int | str) -> list[bytes | None]:
         """Sub-call results, in chunks of calls_per_multicall, all in one request."""
