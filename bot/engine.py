@@ -329,20 +329,22 @@ class Engine:
     async def run(self) -> int:
         """Run until a stop or a kill is requested; returns the process exit code."""
         await self.start()
-        tasks = [
+        watchers = [
             asyncio.create_task(self._watch_chain(), name="chain"),
             asyncio.create_task(self._watch_mark(), name="mark"),
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
-            asyncio.create_task(self._decision_loop(), name="decide"),
             asyncio.create_task(self._watch_kill_file(), name="kill-file"),
         ]
+        decider = asyncio.create_task(self._decision_loop(), name="decide")
         waiters = [asyncio.create_task(self.stop_requested.wait()), asyncio.create_task(self.kill.wait())]
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
+        # No new events; then wait out the in-flight decision (its orders are journaled, sent and acknowledged)
+        # before the decision loop is cancelled, so shutdown never leaves an order half-sent.
+        for task in watchers:
             task.cancel()
-        # Let the in-flight decision finish: its orders are journaled before they are sent.
         async with self._decision_lock:
-            for task in tasks:
+            decider.cancel()
+            for task in [*watchers, decider]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             if self.kill.requested:
