@@ -27,11 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.domain.features import FeatureTracker, MarketFeatures
+from bot.domain.feature_series import EMPTY_TRACKER_FEATURES, feature_series, make_features
+from bot.domain.features import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.plan import HedgePlan
 from bot.domain.risk import RiskLimits, apply_limits
-from bot.domain.snapshot import HedgeView, LendingView, Snapshot, StrategyState
+from bot.domain.snapshot import StrategyState, make_hedge_view, make_lending_view, make_snapshot
 from bot.errors import UsageError
 from bot.lending_sim import LendingSim
 from bot.marketdata import AlignedBars, FundingSeries
@@ -239,37 +240,45 @@ class _Hedger:
         self.orders = 0
         self.rejected = 0
         self.funding_scale = EIGHT_HOURS_MS / engine.settings.funding_interval_ms
+        # Read once: decide() runs on every bar.
+        self._asset = setup.collateral_asset
+        self._threshold = setup.liquidation_threshold
+        self._decide = strategy.decide
+        self._limits = settings.risk
+        self._leverage_cap = strategy.leverage_cap
+        self._band_share = settings.rebalance_band
+        self._stop_share = settings.stop_move_bps / 10_000
+        self._rate = 0.0
+        self._rate_from = self._rate_until = -math.inf  # the funding rate holds in [from, until)
 
-    def decide(self, now_ms: int, btc: float, collateral: float, features: MarketFeatures) -> None:
+    def decide(
+        self, now_ms: int, btc: float, collateral: float, health_factor: float, features: MarketFeatures
+    ) -> None:
+        """One decision at a close: `health_factor` is the loan's at `collateral`."""
         lending, engine = self.lending, self.engine
-        setup = self.setup
         amount = lending.amount
-        value = amount * collateral
-        view = LendingView(
-            setup.collateral_asset,
+        view = make_lending_view(
+            self._asset,
             amount,
             collateral,
-            value,
+            amount * collateral,
             lending.debt_usd,
-            lending.health_factor(collateral),
+            health_factor,
             lending.liquidation_price,
-            setup.liquidation_threshold,
+            self._threshold,
         )
+        if not self._rate_from <= now_ms < self._rate_until:
+            self._rate_from = now_ms
+            rate, self._rate_until = engine.funding_rate_until(now_ms)
+            self._rate = rate * self.funding_scale
         last = self.last_plan
-        hedge = HedgeView(engine.contracts, engine.entry_price, engine.equity_btc(), last.stop_price if last else None)
-        snap = Snapshot(
-            now_ms,
-            btc,
-            view,
-            hedge,
-            self.instrument,
-            engine.funding_rate_at(now_ms) * self.funding_scale,
-            features,
-            self.state,
+        hedge = make_hedge_view(
+            engine.contracts, engine.entry_price, engine.equity_btc(), last.stop_price if last else None
         )
-        plan = self.strategy.decide(snap)
+        snap = make_snapshot(now_ms, btc, view, hedge, self.instrument, self._rate, features, self.state)
+        plan = self._decide(snap)
         self.state = plan.state
-        plan = apply_limits(plan, snap, self.settings.risk, self.strategy.leverage_cap).plan
+        plan = apply_limits(plan, snap, self._limits, self._leverage_cap).plan
         if self._changed(plan):
             self._reconcile(plan)
 
@@ -278,15 +287,26 @@ class _Hedger:
         engine = self.engine
         if last is None or engine.fill_count != self.fill_mark or plan.leverage != last.leverage:
             return True
-        band = max(1, int(self.settings.rebalance_band * max(plan.contracts, -engine.contracts)))
-        if abs(plan.contracts + engine.contracts) >= band:
+        contracts, held = plan.contracts, engine.contracts
+        band = max(1, int(self._band_share * max(contracts, -held)))
+        if abs(contracts + held) >= band:
             return True
-        bps = self.settings.stop_move_bps / 10_000
-        if len(plan.stops) != len(last.stops) or len(plan.conditional) != len(last.conditional):
+        bps = self._stop_share
+        stops, last_stops = plan.stops, last.stops
+        if len(stops) != len(last_stops) or len(plan.conditional) != len(last.conditional):
             return True
-        for a, b in zip(plan.stops, last.stops, strict=True):
+        if len(stops) == 1:
+            new_price, old_price = stops[0].price, last_stops[0].price
+            if abs(new_price - old_price) > bps * old_price:
+                return True
+            return bool(plan.conditional) and self._conditional_moved(plan, last, bps)
+        for a, b in zip(stops, last_stops, strict=True):
             if abs(a.price - b.price) > bps * b.price:
                 return True
+        return self._conditional_moved(plan, last, bps)
+
+    @staticmethod
+    def _conditional_moved(plan: HedgePlan, last: HedgePlan, bps: float) -> bool:
         return any(
             abs(a.trigger_price - b.trigger_price) > bps * b.trigger_price
             for a, b in zip(plan.conditional, last.conditional, strict=True)
@@ -333,6 +353,12 @@ class _Hedger:
             lending.repay(take * btc)
 
 
+def _preallocated_series(bars: int) -> Series:
+    """A Series of `bars` zeros in each column, filled in place (appends cost more than stores)."""
+    zeros = bytes(8 * bars)
+    return Series(*(array("d", zeros) for _ in range(6)))
+
+
 def run_hedged(
     bars: AlignedBars,
     first: int,
@@ -349,9 +375,8 @@ def run_hedged(
     bo, bh, bl, bc = bars.btc
     co, ch, cl, cc = bars.collateral
     gapb = bars.gap_before
-    tracker = FeatureTracker.for_bar_length(bars.bar_ms)
-    for i in range(first, start):
-        tracker.update(bc[i], bh[i], bl[i], cc[i])
+    # Every bar's features in one pass (equal to FeatureTracker's bar by bar); index k is bar first + k.
+    feats = feature_series(bc[first:], bh[first:], bl[first:], cc[first:], bars.bar_ms)
     engine_settings = settings.engine
     if funding is not None:
         engine_settings = replace(engine_settings, funding_interval_ms=funding.interval_ms)
@@ -361,50 +386,70 @@ def run_hedged(
     lending = _open_loan(setup, co[start])
     hedger = _Hedger(strategy, instrument, engine, lending, setup, settings)
     engine.move(bo[start], continuous=False)
-    hedger.decide(ts[start], bo[start], co[start], tracker.features())
+    warm = feats.at(start - 1 - first) if start > first else EMPTY_TRACKER_FEATURES
+    hedger.decide(ts[start], bo[start], co[start], lending.health_factor(co[start]), warm)
 
-    series = Series()
+    n = len(bars)
+    series = _preallocated_series(n - start)
     eq_a, hf_a, amt_a, debt_a = series.equity_usd, series.health_factor, series.collateral_amount, series.debt_usd
     fut_a, short_a = series.futures_btc, series.short_contracts
+    f_bvol, f_cvol, f_beta = feats.btc_vol_annual, feats.collateral_vol_annual, feats.beta
+    f_corr, f_high, f_low, f_samples = feats.correlation, feats.swing_high, feats.swing_low, feats.samples
     rescue_hf = settings.rescue_health_factor
+    threshold = lending.liquidation_threshold
     peak, worst = -math.inf, 0.0
     funding_usd = 0.0
     move = engine.move
+    move_bar = engine.move_bar
     fall = lending.fall
-    n = len(bars)
+    decide = hedger.decide
+    equity_btc = engine.equity_btc
+    inf = math.inf
     tick = max(1, (n - start) // 100)
     for i in range(start, n):
         close_b = bc[i]
         close_c = cc[i]
-        if engine.next_funding_ms <= ts[i]:
-            funding_usd += engine.advance_time(ts[i]) * engine.mark
+        now = ts[i]
+        if engine.next_funding_ms <= now:
+            funding_usd += engine.advance_time(now) * engine.mark
         else:
-            engine.now_ms = ts[i]
+            engine.now_ms = now
         if gapb[i] and i > start:
             move(bo[i], False)
             fall(co[i], co[i])
-        move(bh[i])
+        # The legs are independent: the loan falls to its low, the hedge goes high -> low -> close.
         fall(ch[i], cl[i])
-        move(bl[i])
-        move(close_b)
-        if rescue_hf and lending.debt_usd > 0 and lending.health_factor(close_c) < rescue_hf:
+        move_bar(bh[i], bl[i], close_b)
+        debt = lending.debt_usd
+        hf = lending.amount * close_c * threshold / debt if debt > 0 else inf  # LendingSim.health_factor
+        if rescue_hf and debt > 0 and hf < rescue_hf:
             hedger.rescue(close_b, close_c)
-        tracker.update(close_b, bh[i], bl[i], close_c)
-        hedger.decide(ts[i], close_b, close_c, tracker.features())
-        fut = engine.equity_btc()
-        equity = lending.amount * close_c - lending.debt_usd + fut * close_b
+            hf = lending.health_factor(close_c)
+        k = i - first
+        decide(
+            now,
+            close_b,
+            close_c,
+            hf,
+            make_features(f_bvol[k], f_cvol[k], f_beta[k], f_corr[k], f_high[k], f_low[k], f_samples[k]),
+        )
+        fut = equity_btc()
+        amount = lending.amount
+        debt = lending.debt_usd
+        equity = amount * close_c - debt + fut * close_b
         if equity > peak:
             peak = equity
         elif peak - equity > worst:
             worst = peak - equity
-        eq_a.append(equity)
-        hf_a.append(lending.health_factor(close_c))
-        amt_a.append(lending.amount)
-        debt_a.append(lending.debt_usd)
-        fut_a.append(fut)
-        short_a.append(-engine.contracts)
-        if progress is not None and (i - start) % tick == 0:
-            progress(i - start, n - start)
+        j = i - start
+        eq_a[j] = equity
+        hf_a[j] = hf
+        amt_a[j] = amount
+        debt_a[j] = debt
+        fut_a[j] = fut
+        short_a[j] = -engine.contracts
+        if progress is not None and j % tick == 0:
+            progress(j, n - start)
     fills = tuple(engine.fills())
     last_btc = bc[n - 1]
     stats = HedgeStats(

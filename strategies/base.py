@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
-from bot.domain.sizing import size_hedge
+from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche, make_plan, make_stop_tranche
+from bot.domain.sizing import hedge_contracts
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.errors import UsageError
 
@@ -142,21 +142,25 @@ class Strategy(ABC, Generic[P]):
         The short also covers the USD value of the account's BTC equity, which is itself long BTC.
         """
         leverage = min(self.params.leverage, self.leverage_cap)
-        sizing = size_hedge(
-            max(0.0, hedge_usd), snapshot.hedge.equity_btc, snapshot.btc_price, snapshot.instrument, leverage
-        )
+        if leverage <= 0:
+            raise ValueError(f"leverage must be positive, got {leverage}")
+        hedge_usd = max(0.0, hedge_usd)
+        price = snapshot.btc_price
+        contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
         stops: tuple[StopTranche, ...] = ()
-        if sizing.contracts > 0:
-            stops = (StopTranche(stop_price or self.stop_above(snapshot.btc_price), sizing.contracts),)
-        return HedgePlan(
-            hedge_usd=max(0.0, hedge_usd),
-            contracts=sizing.contracts,
-            leverage=leverage,
-            stops=stops,
-            reason=reason,
-            state=state,
-            **extra,
-        )
+        if contracts > 0:
+            stops = (make_stop_tranche(stop_price or self.stop_above(price), contracts, "main"),)
+        if extra:
+            return HedgePlan(
+                hedge_usd=hedge_usd,
+                contracts=contracts,
+                leverage=leverage,
+                stops=stops,
+                reason=reason,
+                state=state,
+                **extra,
+            )
+        return make_plan(hedge_usd, contracts, leverage, stops, EntryStyle.MARKET, 0.0, None, (), reason, state)
 
     @staticmethod
     def btc_price_for_collateral_move(snapshot: Snapshot, collateral_price: float, beta: float) -> float:

@@ -24,6 +24,12 @@ class MarketFeatures:
     samples: int
 
 
+def windows_for_bar_length(bar_ms: int) -> tuple[float, int, int]:
+    """(vol half-life, beta window, swing lookback) in bars: one day, one week and one day, whatever the bar."""
+    bars_per_day = max(1.0, 86_400_000 / bar_ms)
+    return bars_per_day, max(2, int(7 * bars_per_day)), max(2, int(bars_per_day))
+
+
 class _EwmaVol:
     __slots__ = ("_alpha", "_prev", "_var", "n")
 
@@ -96,12 +102,12 @@ class FeatureTracker:
     @classmethod
     def for_bar_length(cls, bar_ms: int) -> FeatureTracker:
         """A tracker with windows of one day (vol, swings) and one week (beta), whatever the bar."""
-        bars_per_day = max(1.0, 86_400_000 / bar_ms)
+        halflife, beta_window, swing_lookback = windows_for_bar_length(bar_ms)
         return cls(
             bar_ms,
-            vol_halflife_bars=bars_per_day,
-            beta_window_bars=max(2, int(7 * bars_per_day)),
-            swing_lookback_bars=max(2, int(bars_per_day)),
+            vol_halflife_bars=halflife,
+            beta_window_bars=beta_window,
+            swing_lookback_bars=swing_lookback,
         )
 
     def update(self, btc_close: float, btc_high: float, btc_low: float, collateral_close: float) -> None:

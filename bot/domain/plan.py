@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bot.domain.fast_init import positional_constructor
 from bot.domain.snapshot import EMPTY_STATE, StrategyState
 
 
@@ -67,3 +69,21 @@ class HedgePlan:
 
 
 FLAT = HedgePlan(hedge_usd=0.0, contracts=0, leverage=1.0, reason="no hedge")
+
+# Every field, positionally, built fast (bot.domain.fast_init): strategies make a plan on every bar.
+make_stop_tranche: Callable[[float, int, str], StopTranche] = positional_constructor(StopTranche)
+make_plan: Callable[
+    [
+        float,
+        int,
+        float,
+        tuple[StopTranche, ...],
+        EntryStyle,
+        float,
+        int | None,
+        tuple[ConditionalEntry, ...],
+        str,
+        StrategyState,
+    ],
+    HedgePlan,
+] = positional_constructor(HedgePlan)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.domain.fast_init import positional_constructor
 from bot.domain.plan import HedgePlan, StopTranche
 from bot.domain.snapshot import Snapshot
 
@@ -32,12 +34,14 @@ def total_capital_usd(snapshot: Snapshot) -> float:
 
 def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, leverage_cap: float) -> RiskCheck:
     """`plan` within `limits` and the strategy's `leverage_cap`, with a reason for each clip."""
+    # Runs on every bar of a replay: attributes are read once and the no-clip path allocates nothing.
     reasons: list[str] = []
-    size = snapshot.instrument.contract_size_usd
+    instrument = snapshot.instrument
+    size = instrument.contract_size_usd
     price = snapshot.btc_price
 
     leverage = plan.leverage
-    cap = min(leverage_cap, limits.max_leverage, snapshot.instrument.max_leverage)
+    cap = min(leverage_cap, limits.max_leverage, instrument.max_leverage)
     if leverage > cap:
         reasons.append(f"leverage {leverage:g}x above cap {cap:g}x")
         leverage = cap
@@ -50,25 +54,31 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
 
     # Margin on the futures leg: the account cannot carry more than equity x leverage, less the taker fee
     # the order pays (without that headroom an exchange rejects the whole order at the cap).
-    equity_usd = snapshot.hedge_equity_usd
+    equity_usd = snapshot.hedge.equity_btc * price  # Snapshot.hedge_equity_usd
     if equity_usd > 0:
-        max_by_margin = int(equity_usd * leverage / (1.0 + leverage * snapshot.instrument.taker_fee) // size)
+        max_by_margin = int(equity_usd * leverage / (1.0 + leverage * instrument.taker_fee) // size)
         if contracts > max_by_margin:
             reasons.append(f"{contracts} contracts need more margin than {equity_usd:,.0f} USD at {leverage:g}x")
             contracts = max_by_margin
 
     stops = plan.stops
-    if contracts < plan.stopped_contracts:
+    stopped = 0
+    for tranche in stops:
+        stopped += tranche.contracts
+    if contracts < stopped:
         stops = _shrink_stops(stops, contracts)
-    if contracts > plan.stopped_contracts:
+    if contracts > stopped:
         default = price * (1.0 + limits.default_stop_pct)
-        missing = contracts - plan.stopped_contracts
+        missing = contracts - stopped
         stops = (*stops, StopTranche(default, missing, "risk-default"))
         reasons.append(
             f"{missing} contracts without a protective stop: added one at {default:,.1f}"
             f" (+{limits.default_stop_pct:.0%})"
         )
-    stop = max((s.price for s in stops), default=None)
+    stop: float | None = None
+    for tranche in stops:
+        if stop is None or tranche.price > stop:
+            stop = tranche.price
 
     if contracts > 0 and stop is not None and stop > price:
         # What a rise to the stop costs: the account's BTC equity gains what the short loses on the part
@@ -87,12 +97,14 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
             )
             contracts = allowed
 
-    conditional = tuple(c for c in plan.conditional if c.stop_price > c.trigger_price)
-    if len(conditional) != len(plan.conditional):
-        reasons.append("dropped conditional entries whose stop is not above their trigger")
+    conditional = plan.conditional
+    if conditional:
+        conditional = tuple(c for c in conditional if c.stop_price > c.trigger_price)
+        if len(conditional) != len(plan.conditional):
+            reasons.append("dropped conditional entries whose stop is not above their trigger")
 
     if not reasons:
-        return RiskCheck(plan, ())
+        return _make_check(plan, ())
     clipped = plan.with_(
         leverage=leverage,
         contracts=contracts,
@@ -101,6 +113,9 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
         reason=f"{plan.reason}; risk: {'; '.join(reasons)}",
     )
     return RiskCheck(clipped, tuple(reasons))
+
+
+_make_check: Callable[[HedgePlan, tuple[str, ...]], RiskCheck] = positional_constructor(RiskCheck)
 
 
 def _shrink_stops(stops: tuple[StopTranche, ...], contracts: int) -> tuple[StopTranche, ...]:

@@ -26,10 +26,7 @@ def size_hedge(hedge_usd: float, equity_btc: float, price: float, instrument: In
     The account's BTC equity is long BTC, so the short must also cover its USD value: a 0.05 BTC
     margin at 60,000 adds 3,000 USD (30 Binance contracts) to the order.
     """
-    if price <= 0:
-        raise ValueError(f"price must be positive, got {price}")
-    wanted = max(0.0, hedge_usd + equity_btc * price)
-    contracts = instrument.round_contracts(wanted / instrument.contract_size_usd)
+    contracts = hedge_contracts(hedge_usd, equity_btc, price, instrument)
     notional = contracts * instrument.contract_size_usd
     return Sizing(
         hedge_usd=hedge_usd,
@@ -39,3 +36,11 @@ def size_hedge(hedge_usd: float, equity_btc: float, price: float, instrument: In
         required_margin_btc=initial_margin_btc(contracts, instrument.contract_size_usd, price, leverage),
         net_delta_usd=net_delta_usd(equity_btc, price, -contracts, instrument.contract_size_usd),
     )
+
+
+def hedge_contracts(hedge_usd: float, equity_btc: float, price: float, instrument: Instrument) -> int:
+    """The whole contracts of `size_hedge`, alone (what a strategy's plan needs on every bar)."""
+    if price <= 0:
+        raise ValueError(f"price must be positive, got {price}")
+    wanted = hedge_usd + equity_btc * price
+    return instrument.round_contracts(wanted / instrument.contract_size_usd) if wanted > 0.0 else 0
