@@ -249,6 +249,8 @@ class _Hedger:
         self._band_share = settings.rebalance_band
         self._stop_share = settings.stop_move_bps / 10_000
         self._rate = 0.0
+        self._last_stop: float | None = None  # last_plan.stop_price
+        self._reconcile_settings: dict[int, ReconcileSettings] = {}
         self._rate_from = self._rate_until = -math.inf  # the funding rate holds in [from, until)
 
     def decide(
@@ -271,10 +273,7 @@ class _Hedger:
             self._rate_from = now_ms
             rate, self._rate_until = engine.funding_rate_until(now_ms)
             self._rate = rate * self.funding_scale
-        last = self.last_plan
-        hedge = make_hedge_view(
-            engine.contracts, engine.entry_price, engine.equity_btc(), last.stop_price if last else None
-        )
+        hedge = make_hedge_view(engine.contracts, engine.entry_price, engine.equity_btc(), self._last_stop)
         snap = make_snapshot(now_ms, btc, view, hedge, self.instrument, self._rate, features, self.state)
         plan = self._decide(snap)
         self.state = plan.state
@@ -323,7 +322,7 @@ class _Hedger:
             engine.account(),
             self.instrument,
             self.seq,
-            ReconcileSettings(min_change_contracts=band, stop_move_bps=self.settings.stop_move_bps),
+            self._reconcile_settings_for(band),
         )
         for action in actions:
             if isinstance(action, Cancel):
@@ -335,7 +334,15 @@ class _Hedger:
             except PaperRejected:
                 self.rejected += 1
         self.last_plan = plan
+        self._last_stop = plan.stop_price
         self.fill_mark = engine.fill_count
+
+    def _reconcile_settings_for(self, band: int) -> ReconcileSettings:
+        found = self._reconcile_settings.get(band)
+        if found is None:
+            found = ReconcileSettings(min_change_contracts=band, stop_move_bps=self.settings.stop_move_bps)
+            self._reconcile_settings[band] = found
+        return found
 
     def rescue(self, btc: float, collateral: float) -> None:
         """Repay debt with the futures account's free margin when the loan's health is low."""

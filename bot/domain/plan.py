@@ -57,11 +57,18 @@ class HedgePlan:
     @property
     def stop_price(self) -> float | None:
         """The nearest protective stop (lowest trigger), if any."""
-        return min((s.price for s in self.stops), default=None)
+        nearest: float | None = None
+        for tranche in self.stops:  # min(..., default=None) without a generator: read on every bar
+            if nearest is None or tranche.price < nearest:
+                nearest = tranche.price
+        return nearest
 
     @property
     def stopped_contracts(self) -> int:
-        return sum(s.contracts for s in self.stops)
+        total = 0
+        for tranche in self.stops:
+            total += tranche.contracts
+        return total
 
     def with_(self, **changes: object) -> HedgePlan:
         """A copy with `changes` (the risk layer's clip)."""

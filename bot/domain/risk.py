@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.fast_init import positional_constructor
-from bot.domain.plan import HedgePlan, StopTranche
+from bot.domain.plan import HedgePlan, StopTranche, make_plan, make_stop_tranche
 from bot.domain.snapshot import Snapshot
 
 
@@ -105,14 +105,26 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
 
     if not reasons:
         return _make_check(plan, ())
-    clipped = plan.with_(
-        leverage=leverage,
-        contracts=contracts,
-        stops=_shrink_stops(stops, contracts),
-        conditional=conditional,
-        reason=f"{plan.reason}; risk: {'; '.join(reasons)}",
-    )
-    return RiskCheck(clipped, tuple(reasons))
+    stops = _shrink_stops(stops, contracts)
+    reason = f"{plan.reason}; risk: {'; '.join(reasons)}"
+    if type(plan) is HedgePlan:  # plan.with_(...), built fast: a replay clips on many bars
+        clipped = make_plan(
+            plan.hedge_usd,
+            contracts,
+            leverage,
+            stops,
+            plan.entry,
+            plan.limit_offset_bps,
+            plan.max_step_contracts,
+            conditional,
+            reason,
+            plan.state,
+        )
+    else:
+        clipped = plan.with_(
+            leverage=leverage, contracts=contracts, stops=stops, conditional=conditional, reason=reason
+        )
+    return _make_check(clipped, tuple(reasons))
 
 
 _make_check: Callable[[HedgePlan, tuple[str, ...]], RiskCheck] = positional_constructor(RiskCheck)
@@ -126,6 +138,6 @@ def _shrink_stops(stops: tuple[StopTranche, ...], contracts: int) -> tuple[StopT
         if left <= 0:
             break
         take = min(tranche.contracts, left)
-        out.append(tranche if take == tranche.contracts else StopTranche(tranche.price, take, tranche.label))
+        out.append(tranche if take == tranche.contracts else make_stop_tranche(tranche.price, take, tranche.label))
         left -= take
     return tuple(out)

@@ -48,11 +48,12 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from bot.domain import inverse
+from bot.domain.fast_init import positional_constructor
 from bot.domain.instruments import Instrument
 from bot.paper.errors import (
     InsufficientMargin,
@@ -76,6 +77,12 @@ from bot.venues.base import (
 
 STATE_VERSION = 1
 _INF = math.inf
+# Every field, positionally, built fast (bot.domain.fast_init): a replay reads the account on every reconcile.
+_make_fill: Callable[[str, Side, int, float, float, int], Fill] = positional_constructor(Fill)
+_make_position: Callable[[int, float, float, float | None, float | None], Position] = positional_constructor(Position)
+_make_account: Callable[[float, Position, tuple[Order, ...], float], AccountState] = positional_constructor(
+    AccountState
+)
 
 
 class PaperEngine:
@@ -536,7 +543,7 @@ class PaperEngine:
         self.fees_btc += fee
         if rec is not None:
             rec.record_fill(contracts, price)
-        self._fills.append(Fill(rec.client_id if rec else cid, side, contracts, price, fee, self.now_ms))
+        self._fills.append(_make_fill(rec.client_id if rec else cid, side, contracts, price, fee, self.now_ms))
         self._dirty = True
 
     def _liquidate(self, price: float) -> None:
@@ -611,9 +618,9 @@ class PaperEngine:
 
     def position(self) -> Position:
         if self.contracts == 0:
-            return Position(0, 0.0, 0.0, None, self.leverage)
+            return _make_position(0, 0.0, 0.0, None, self.leverage)
         liq = self.liquidation_price()
-        return Position(
+        return _make_position(
             self.contracts,
             self.entry_price,
             self.unrealized_pnl_btc(),
@@ -622,7 +629,7 @@ class PaperEngine:
         )
 
     def account(self) -> AccountState:
-        return AccountState(self.wallet_btc, self.position(), self.open_orders(), self.mark)
+        return _make_account(self.wallet_btc, self.position(), self.open_orders(), self.mark)
 
     def fills(self, since_ms: int = 0) -> list[Fill]:
         """Fills at or after `since_ms`, oldest first."""
