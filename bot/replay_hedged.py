@@ -124,11 +124,11 @@ class _Hedger:
             new_price, old_price = stops[0].price, last_stops[0].price
             if abs(new_price - old_price) > bps * old_price:
                 return True
-            return bool(plan.conditional) and self._conditional_moved(plan, last, bps)
-        for a, b in zip(stops, last_stops, strict=True):
-            if abs(a.price - b.price) > bps * b.price:
-                return True
-        return self._conditional_moved(plan, last, bps)
+        else:
+            for a, b in zip(stops, last_stops, strict=True):
+                if abs(a.price - b.price) > bps * b.price:
+                    return True
+        return bool(plan.conditional) and self._conditional_moved(plan, last, bps)
 
     @staticmethod
     def _conditional_moved(plan: HedgePlan, last: HedgePlan, bps: float) -> bool:

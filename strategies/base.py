@@ -141,10 +141,14 @@ class Strategy(ABC, Generic[P]):
 
         The short also covers the USD value of the account's BTC equity, which is itself long BTC.
         """
-        leverage = min(self.params.leverage, self.leverage_cap)
+        # min(params.leverage, leverage_cap) and max(0.0, hedge_usd) without the builtin calls (every bar)
+        leverage = self.params.leverage
+        if self.leverage_cap < leverage:
+            leverage = self.leverage_cap
         if leverage <= 0:
             raise ValueError(f"leverage must be positive, got {leverage}")
-        hedge_usd = max(0.0, hedge_usd)
+        if not hedge_usd > 0.0:
+            hedge_usd = 0.0
         price = snapshot.btc_price
         contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
         stops: tuple[StopTranche, ...] = ()
