@@ -2,8 +2,8 @@
 
 In CPython 3.11 a frozen dataclass's `__init__` stores each field through `object.__setattr__` (roughly
 150 ns a field), which made building the replay's per-bar values (snapshot, views, plan) a fifth of its
-time. `positional_constructor` builds the object as a plain slots twin with the same layout, whose
-`__init__` stores fields with one bytecode each, and then hands it the frozen class. What comes out is an
+time. `positional_constructor` builds the object as a plain slots twin with the same layout, storing
+each field with one bytecode, and then hands it the frozen class. What comes out is an
 ordinary instance of the frozen class: equal and hashable as usual, immutable (assignment raises
 FrozenInstanceError), and `dataclasses.replace` works on it. Every field must be passed, defaults included.
 """
@@ -16,6 +16,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_RESERVED = frozenset({"obj", "cls", "_new", "_Twin"})  # names the generated function uses
 
 
 def positional_constructor(cls: type[T]) -> Callable[..., T]:
@@ -25,15 +26,15 @@ def positional_constructor(cls: type[T]) -> Callable[..., T]:
     names = tuple(f.name for f in fields(cls))
     if getattr(cls, "__slots__", None) != names or cls.__bases__ != (object,):
         raise TypeError(f"{cls.__name__} must be a slots=True dataclass deriving from object only")
-    if any(keyword.iskeyword(n) or not n.isidentifier() for n in names):
+    if any(keyword.iskeyword(n) or not n.isidentifier() or n in _RESERVED for n in names):
         raise TypeError(f"{cls.__name__} has a field name that cannot be a parameter")
     params = ", ".join(names)
-    stores = "".join(f"        self.{n} = {n}\n" for n in names) or "        pass\n"
+    stores = "".join(f"    obj.{n} = {n}\n" for n in names)
     source = (
-        f"class _Twin:\n    __slots__ = {names!r}\n    def __init__(self, {params}):\n{stores}"
-        f"def make({params}):\n    obj = _Twin({params})\n    obj.__class__ = cls\n    return obj\n"
+        f"class _Twin:\n    __slots__ = {names!r}\n"
+        f"def make({params}):\n    obj = _new(_Twin)\n{stores}    obj.__class__ = cls\n    return obj\n"
     )
-    namespace: dict[str, Any] = {"cls": cls}
+    namespace: dict[str, Any] = {"cls": cls, "_new": object.__new__}
     exec(source, namespace)  # the same technique dataclasses uses to write __init__
     make: Callable[..., T] = namespace["make"]
     make.__doc__ = f"{cls.__name__} from every field, positionally (see bot.domain.fast_init)."
