@@ -19,7 +19,6 @@ import operator
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 
 import numpy as np
 import numpy.typing as npt
@@ -120,11 +119,13 @@ def _ewma_variance(squares: Floats, halflife_bars: float) -> Floats:
     out = np.zeros(len(squares) + 1)
     if len(squares):
         values: list[float] = squares.tolist()
-
-        def step(var: float, r2: float) -> float:
-            return var + alpha * (r2 - var)
-
-        out[1:] = np.fromiter(accumulate(values[1:], step, initial=values[0]), dtype=np.float64, count=len(values))
+        var = values[0]  # the first return sets the variance; each later one moves it by alpha
+        path = [var]
+        append = path.append
+        for r2 in values[1:]:
+            var = var + alpha * (r2 - var)
+            append(var)
+        out[1:] = path
     return out
 
 
