@@ -118,17 +118,21 @@ class _Hedger:
             return True
         bps = self._stop_share
         stops, last_stops = plan.stops, last.stops
-        if len(stops) != len(last_stops) or len(plan.conditional) != len(last.conditional):
+        count = len(stops)
+        if count != len(last_stops):
             return True
-        if len(stops) == 1:
+        conditional = plan.conditional
+        if (len(conditional) != len(last.conditional)) if conditional else bool(last.conditional):
+            return True
+        if count == 1:
             new_price, old_price = stops[0].price, last_stops[0].price
             if abs(new_price - old_price) > bps * old_price:
                 return True
-        else:
+        elif count:
             for a, b in zip(stops, last_stops, strict=True):
                 if abs(a.price - b.price) > bps * b.price:
                     return True
-        return bool(plan.conditional) and self._conditional_moved(plan, last, bps)
+        return bool(conditional) and self._conditional_moved(plan, last, bps)
 
     @staticmethod
     def _conditional_moved(plan: HedgePlan, last: HedgePlan, bps: float) -> bool:

@@ -115,9 +115,14 @@ class Strategy(ABC, Generic[P]):
     def beta(self, snapshot: Snapshot) -> float:
         """BTC USD to short per USD of collateral: the clamped measured beta, or 1 when not trusted."""
         f = snapshot.features
-        if not self.params.use_beta or f.samples < 24 or abs(f.correlation) < self.params.min_correlation:
+        p = self.params
+        if not p.use_beta or f.samples < 24 or abs(f.correlation) < p.min_correlation:
             return 1.0
-        return min(self.params.beta_max, max(self.params.beta_min, f.beta))
+        # min(beta_max, max(beta_min, beta)) without the builtin calls: every strategy asks on every bar
+        beta = f.beta
+        if not beta > p.beta_min:
+            beta = p.beta_min
+        return beta if beta < p.beta_max else p.beta_max
 
     def funding_too_expensive(self, snapshot: Snapshot) -> bool:
         """True when holding a short pays more funding than the strategy accepts."""
