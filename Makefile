@@ -32,10 +32,10 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# The main job on the embedded local setup: anvil + real Aave V3 + the local exchange, the bot in
+# testnet mode, and the real May 2021 crash replayed into the oracles and the mark (about 2 minutes).
 demo: $(STAMP) $(NODE_STAMP)
-	$(BIN)/hedgebot plan --collateral-asset ETH --collateral-amount 3.3333333 --collateral-price 3000 \
-	  --debt-usd 6000 --liquidation-threshold 0.825 --btc-price 60000 --exchange binancecoinm \
-	  --strategy percentage --param hedge_ratio=0.5 --margin-btc 0 --beta 1
+	$(BIN)/hedgebot demo
 
 bench: $(STAMP) $(NODE_STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -129,13 +129,16 @@ class Engine:
                 self.status.feed_seen("mark", reading.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
                 self._sample_features(reading)
                 base = self._decided_mark
-                if base is None or abs(reading.price / base - 1.0) >= self.config.price_trigger:
+                # While halted on data, every fresh reading is a chance to resume: decide again at once.
+                if base is None or self.status.halted or abs(reading.price / base - 1.0) >= self.config.price_trigger:
                     self.trigger("price")
             except Exception as exc:
                 log.warning("mark feed read failed", error=str(exc))
             await asyncio.sleep(self.config.mark_poll_s)
 
     def _sample_features(self, reading: MarkReading) -> None:
+        if not self.config.sample_features:
+            return
         if self._lending is None or reading.ts_ms - self._bar_open_ms < self.config.feature_bar_ms:
             return
         self._bar_open_ms = reading.ts_ms
@@ -275,7 +278,7 @@ class Engine:
             self._alert([self.rules.on_error("authentication failed: trading stopped", report.auth_failed, now)])
 
     async def sync_fills(self, before: AccountState | None = None) -> None:
-        """Journal new fills; alert on hedge changes and stop-outs."""
+        """Journal new fills; alert on hedge changes and stop-outs (no extra account read: fills say it all)."""
         fresh = [f for f in await self.venue.fills(self._fills_since_ms) if f.timestamp_ms >= self._fills_since_ms]
         if not fresh:
             return
@@ -284,12 +287,12 @@ class Engine:
         now = self.clock()
         for f in fresh:
             self._alert(self.rules.on_fill(f, now))
-        after = await self.venue.account()
-        self.status.observe_account(after, 0.0)
         if before is not None:
-            short_before, short_after = max(0, -before.position.contracts), max(0, -after.position.contracts)
+            short_before = max(0, -before.position.contracts)
+            sold = sum(f.contracts if f.side is Side.SELL else -f.contracts for f in fresh)
             reason = self.status.last_decision.reason if self.status.last_decision else ""
-            self._alert(self.rules.on_position(short_before, short_after, after.mark_price, now, reason))
+            price = fresh[-1].price
+            self._alert(self.rules.on_position(short_before, max(0, short_before + sold), price, now, reason))
 
     async def _decision_loop(self) -> None:
         while True:

@@ -12,6 +12,7 @@ from typing import Any
 from bot.commands import (
     backtest_cmd,
     config_cmd,
+    demo_cmd,
     devnet_cmd,
     health_cmd,
     journal_cmd,
@@ -33,4 +34,5 @@ COMMANDS: list[Registrar] = [
     journal_cmd.register,
     status_cmd.register,
     run_cmd.register,
+    demo_cmd.register,
 ]

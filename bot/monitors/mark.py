@@ -1,7 +1,9 @@
-"""The perpetual's mark price and funding rate, from the exchange's public endpoints through ccxt.
+"""The perpetual's mark price and funding rate through ccxt.
 
-Public endpoints need no key, so dry-run reads real marks from the configured exchange (or the local
-devnet exchange) while trading on the paper venue.
+With credentials the mark comes from the positions read (weight 1 on Binance, and it carries the mark
+on every venue ccxt unifies), and the funding rate from the funding endpoint at most once a minute
+(Binance's premium index weighs 10). Without credentials (dry-run) both come from the public funding
+endpoint, so dry-run reads real marks with no key.
 """
 
 from __future__ import annotations
@@ -12,28 +14,23 @@ from typing import Any
 
 from bot.runtime.feeds import MarkReading
 
+FUNDING_REFRESH_MS = 60_000
+
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
 class CcxtMarkFeed:
-    """Reads mark and funding with one request where the venue allows (Binance's premiumIndex)."""
-
-    def __init__(
-        self,
-        exchange: Any,
-        symbol: str = "BTC/USD:BTC",
-        clock: Callable[[], int] = _wall_ms,
-        own_exchange: bool = False,
-    ) -> None:
+    def __init__(self, exchange: Any, symbol: str = "BTC/USD:BTC", clock: Callable[[], int] = _wall_ms) -> None:
         self.exchange = exchange
         self.symbol = symbol
         self.clock = clock
-        self._own = own_exchange  # close the client on close() only if this feed created it
+        self._private = bool(getattr(exchange, "apiKey", None))
+        self._funding: float | None = None
+        self._funding_ms = -FUNDING_REFRESH_MS
 
-    async def read(self) -> MarkReading:
-        now = self.clock()
+    async def _public(self, now: int) -> MarkReading:
         data = await self.exchange.fetch_funding_rate(self.symbol)
         mark = data.get("markPrice")
         if mark is None:
@@ -41,11 +38,24 @@ class CcxtMarkFeed:
             mark = ticker.get("markPrice") or ticker.get("last")
         if mark is None:
             raise RuntimeError(f"{self.exchange.id} gave no mark price for {self.symbol}")
-        ts = data.get("timestamp") or now
         rate = data.get("fundingRate")
-        # A server clock ahead of ours must not make a price look fresher than it is received.
-        return MarkReading(price=float(mark), ts_ms=min(int(ts), now), funding_rate_8h=float(rate) if rate else None)
+        self._funding, self._funding_ms = (float(rate) if rate is not None else None), now
+        # A server clock ahead of ours must not make a price look fresher than when it arrived.
+        return MarkReading(float(mark), min(int(data.get("timestamp") or now), now), self._funding)
+
+    async def read(self) -> MarkReading:
+        now = self.clock()
+        if not self._private or now - self._funding_ms >= FUNDING_REFRESH_MS:
+            return await self._public(now)
+        positions = await self.exchange.fetch_positions([self.symbol])
+        mark = next(
+            (p.get("markPrice") for p in positions if p.get("symbol") == self.symbol and p.get("markPrice")), None
+        )
+        if mark is None:
+            return await self._public(now)
+        # A position's timestamp is when it last changed, not when its mark was computed: the read is live,
+        # so the mark is as fresh as the response.
+        return MarkReading(float(mark), now, self._funding)
 
     async def close(self) -> None:
-        if self._own:
-            await self.exchange.close()
+        """The exchange client is owned by whoever built it."""

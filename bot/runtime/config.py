@@ -16,6 +16,8 @@ class EngineConfig:
     mark_poll_s: float = 1.0
     price_trigger: float = 0.002  # a mark move of 0.2 % since the last decision triggers one
     feature_bar_ms: int = 60_000
+    # Off when the caller feeds `engine.features` itself (the demo replays hourly bars in seconds).
+    sample_features: bool = True
     keep_stops_on_exit: bool = True
     close_on_kill: bool = False
     guard: GuardLimits = field(default_factory=GuardLimits)

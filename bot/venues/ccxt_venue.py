@@ -134,22 +134,33 @@ class CcxtVenue:
         return list(seen.values())
 
     async def position(self) -> Position:
+        return (await self._position_and_mark())[0]
+
+    async def _position_and_mark(self) -> tuple[Position, float | None]:
+        """The position, and the mark price where the venue reports it with positions (Binance does)."""
         raws = await self._call("fetch positions", lambda: self.exchange.fetch_positions([self.symbol]))
+        mark: float | None = None
         for raw in raws:
-            if raw.get("symbol") != self.symbol or not raw.get("contracts"):
+            if raw.get("symbol") != self.symbol:
+                continue
+            mark = float(raw["markPrice"]) if raw.get("markPrice") else mark
+            if not raw.get("contracts"):
                 continue
             # ccxt's position "contracts" is the venue's own amount: contracts, or USD on Deribit.
             contracts = self.instrument.contracts_from_venue_amount(float(raw["contracts"]))
             sign = -1 if raw.get("side") == "short" else 1
             liq = raw.get("liquidationPrice")
-            return Position(
-                contracts=sign * abs(contracts),
-                entry_price=float(raw.get("entryPrice") or 0.0),
-                unrealized_pnl_btc=float(raw.get("unrealizedPnl") or 0.0),
-                liquidation_price=float(liq) if liq else None,
-                leverage=float(raw["leverage"]) if raw.get("leverage") else None,
+            return (
+                Position(
+                    contracts=sign * abs(contracts),
+                    entry_price=float(raw.get("entryPrice") or 0.0),
+                    unrealized_pnl_btc=float(raw.get("unrealizedPnl") or 0.0),
+                    liquidation_price=float(liq) if liq else None,
+                    leverage=float(raw["leverage"]) if raw.get("leverage") else None,
+                ),
+                mark,
             )
-        return FLAT_POSITION
+        return FLAT_POSITION, mark
 
     async def mark_price(self) -> float:
         if self.params.mark_price_method == "fetch_mark_price":
@@ -162,12 +173,14 @@ class CcxtVenue:
         return float(mark)
 
     async def account(self) -> AccountState:
-        balance, position, orders, mark = await asyncio.gather(
+        balance, (position, mark), orders = await asyncio.gather(
             self._call("fetch balance", self.exchange.fetch_balance),
-            self.position(),
+            self._position_and_mark(),
             self.open_orders(),
-            self.mark_price(),
         )
+        if mark is None:
+            # Only where positions do not carry it: the mark is a heavy read (weight 10 on Binance).
+            mark = await self.mark_price()
         total = float((balance.get("total") or {}).get("BTC") or 0.0)
         wallet = total - position.unrealized_pnl_btc if self.params.balance_total_is_equity else total
         return AccountState(wallet_btc=wallet, position=position, open_orders=tuple(orders), mark_price=mark)

@@ -1,0 +1,49 @@
+"""`hedgebot demo`: the main job on the embedded local setup (what `make demo` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from bot.errors import UsageError
+from bot.log import configure
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("demo", help="replay the May 2021 crash through anvil + Aave V3 + the local exchange")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared market data folder")
+    p.add_argument("--start", default="2021-05-12", help="first day of the replay (UTC)")
+    p.add_argument("--end", default="2021-05-24", help="day after the last (UTC)")
+    p.add_argument("--step-hours", type=int, default=4, help="hours of the real path per step (default 4)")
+    p.add_argument("--strategy", default="dynamic", help="strategy to run (default dynamic)")
+    p.add_argument("--balance-btc", type=float, default=0.1, help="hedge capital on the exchange (BTC)")
+    p.add_argument("--verbose", action="store_true", help="show the bot's own log lines")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (args.data / "binance_BTCUSDT_1h.csv.gz").is_file():
+        raise UsageError(f"{args.data} has no binance_BTCUSDT_1h.csv.gz: pass --data with the shared data folder")
+    if args.step_hours < 1 or args.balance_btc <= 0:
+        raise UsageError("--step-hours must be at least 1 and --balance-btc positive")
+    configure("console", "info" if args.verbose else "error")
+    from bot.demo import run_demo, summary  # the run-time stack is only imported when the demo runs
+
+    print("starting anvil with a real Aave V3 market and the local Binance COIN-M server ...", flush=True)
+    outcome = asyncio.run(
+        run_demo(
+            args.data,
+            start=args.start,
+            end=args.end,
+            step_hours=args.step_hours,
+            strategy=args.strategy,
+            balance_btc=args.balance_btc,
+        )
+    )
+    print()
+    print("\n".join(summary(outcome, args.strategy)))
+    return 0
