@@ -67,6 +67,7 @@ def engine_config(settings: Settings, keep_stops_on_exit: bool = True) -> Engine
         risk=RiskLimits(risk.max_leverage, risk.max_notional_usd, risk.max_capital_at_risk, risk.default_stop_pct),
         reconcile=ReconcileSettings(settings.exchange.min_change_contracts, settings.exchange.stop_move_bps),
         keep_stops_on_exit=keep_stops_on_exit,
+        close_on_kill=settings.kill_closes_hedge,
     )
 
 

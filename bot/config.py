@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="status/metrics bind address")
     http_port: int = Field(8780, ge=0, le=65535, description="status/metrics port (0: off)")
     http_token: SecretStr | None = Field(None, description="token the status endpoint asks for off loopback")
+    kill_closes_hedge: bool = Field(
+        False, description="on `hedgebot kill`: true closes the short at market; false keeps it with its stops"
+    )
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     chain: ChainSettings = Field(default_factory=ChainSettings)
     strategy: StrategySettings = Field(default_factory=StrategySettings)

@@ -42,7 +42,9 @@ async def exchange() -> AsyncIterator[ExchangeServer]:
     await server.stop()
 
 
-def bot_settings(devnet: dict[str, Any], exchange_url: str, db_path: Path, **strategy_params: Any) -> Settings:
+def bot_settings(
+    devnet: dict[str, Any], exchange_url: str, db_path: Path, strategy: str = "dynamic", **strategy_params: Any
+) -> Settings:
     """Testnet mode against the local exchange, watching the devnet's demo borrower."""
     return Settings(
         mode="testnet",
@@ -62,6 +64,9 @@ def bot_settings(devnet: dict[str, Any], exchange_url: str, db_path: Path, **str
             poll_interval_s=0.2,
             stale_block_s=30,
         ),
-        strategy=StrategySettings(name="dynamic", params={"cooldown_minutes": 0, **strategy_params}),
+        strategy=StrategySettings(
+            name=strategy,
+            params={"cooldown_minutes": 0, **strategy_params} if strategy == "dynamic" else strategy_params,
+        ),
         risk=RiskSettings(),
     )

@@ -179,3 +179,31 @@ def settings_env(settings: Any) -> dict[str, str]:
         "HEDGEBOT_CHAIN__POLL_INTERVAL_S": "0.2",
         "HEDGEBOT_STRATEGY__PARAMS": json.dumps(settings.strategy.params),
     }
+
+
+@pytest.mark.parametrize("close", [False, True])
+async def test_kill_switch_cancels_entries_and_keeps_or_closes_the_hedge(
+    devnet: dict[str, Any], exchange: ExchangeServer, tmp_path: Path, close: bool
+) -> None:
+    settings = bot_settings(devnet, exchange.url, tmp_path / "bot.sqlite", strategy="layered-stop")
+    settings = settings.model_copy(update={"kill_closes_hedge": close})
+    set_price(devnet, "WETH", 3_000)
+    async with assemble(settings, "testnet") as bot:
+        engine = bot.engine
+        task = asyncio.create_task(engine.run())
+
+        def conditional_entries() -> list[Any]:
+            return [o for o in exchange.engine.open_orders() if o.side is Side.SELL and o.type is OrderType.STOP_MARKET]
+
+        # The layered strategy rests its layers as conditional shorts below the market, beside the base hedge.
+        await until(engine, lambda: short(exchange) > 0 and len(conditional_entries()) == 3)
+        hedged = short(exchange)
+        engine.kill.trigger("test", "http", engine.clock())
+        assert await task == 0
+    assert conditional_entries() == []
+    if close:
+        assert short(exchange) == 0 and stops(exchange) == []
+    else:
+        assert short(exchange) == hedged
+        assert sum(o.contracts for o in stops(exchange)) == hedged
+    assert engine.status.halted and engine.status.halt_reason and "killed" in engine.status.halt_reason
