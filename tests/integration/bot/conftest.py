@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from bot.config import ChainSettings, ExchangeSettings, RiskSettings, Settings, StrategySettings
+from bot.config import Settings
+from bot.demo import devnet_settings
 from bot.devnet.anvil import free_port
-from bot.devnet.exchange.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
+from bot.devnet.exchange.server import ExchangeServer
 
 
 @pytest.fixture(scope="module")
@@ -45,28 +45,6 @@ async def exchange() -> AsyncIterator[ExchangeServer]:
 def bot_settings(
     devnet: dict[str, Any], exchange_url: str, db_path: Path, strategy: str = "dynamic", **strategy_params: Any
 ) -> Settings:
-    """Testnet mode against the local exchange, watching the devnet's demo borrower."""
-    return Settings(
-        mode="testnet",
-        db_path=db_path,
-        http_port=0,
-        exchange=ExchangeSettings(
-            id="binancecoinm",
-            api_key=SecretStr(DEFAULT_API_KEY),
-            api_secret=SecretStr(DEFAULT_API_SECRET),
-            api_url=exchange_url,
-        ),
-        chain=ChainSettings(
-            rpc_urls=[SecretStr(devnet["rpc_url"])],
-            pool_addresses_provider=devnet["pool_addresses_provider"],
-            accounts=[devnet["accounts"]["borrower"]["address"]],
-            collateral_asset="WETH",
-            poll_interval_s=0.2,
-            stale_block_s=30,
-        ),
-        strategy=StrategySettings(
-            name=strategy,
-            params={"cooldown_minutes": 0, **strategy_params} if strategy == "dynamic" else strategy_params,
-        ),
-        risk=RiskSettings(),
-    )
+    """Testnet mode against the local exchange, watching the devnet's demo borrower (as the demo runs)."""
+    params = {"cooldown_minutes": 0, **strategy_params} if strategy == "dynamic" else strategy_params
+    return devnet_settings(devnet, exchange_url, db_path, strategy, params)
