@@ -29,6 +29,7 @@ class CcxtMarkFeed:
         self._private = bool(getattr(exchange, "apiKey", None))
         self._funding: float | None = None
         self._funding_ms = -FUNDING_REFRESH_MS
+        self.last: MarkReading | None = None  # the latest reading, for readers that may reuse a fresh one
 
     async def _public(self, now: int) -> MarkReading:
         data = await self.exchange.fetch_funding_rate(self.symbol)
@@ -44,6 +45,16 @@ class CcxtMarkFeed:
         return MarkReading(float(mark), min(int(data.get("timestamp") or now), now), self._funding)
 
     async def read(self) -> MarkReading:
+        self.last = await self._read()
+        return self.last
+
+    async def fresh(self, max_age_ms: int) -> MarkReading:
+        """The latest reading if it is at most `max_age_ms` old, else a new one."""
+        if self.last is not None and self.clock() - self.last.ts_ms <= max_age_ms:
+            return self.last
+        return await self.read()
+
+    async def _read(self) -> MarkReading:
         now = self.clock()
         if not self._private or now - self._funding_ms >= FUNDING_REFRESH_MS:
             return await self._public(now)

@@ -207,3 +207,25 @@ async def test_kill_switch_cancels_entries_and_keeps_or_closes_the_hedge(
         assert short(exchange) == hedged
         assert sum(o.contracts for o in stops(exchange)) == hedged
     assert engine.status.halted and engine.status.halt_reason and "killed" in engine.status.halt_reason
+
+
+async def test_dry_run_reads_real_feeds_and_trades_only_on_paper(
+    devnet: dict[str, Any], exchange: ExchangeServer, tmp_path: Path
+) -> None:
+    # Dry-run with no key: the chain and the exchange's public mark are real, the orders are paper.
+    settings = bot_settings(devnet, exchange.url, tmp_path / "bot.sqlite").model_copy(update={"mode": "dry-run"})
+    settings.exchange.api_key = settings.exchange.api_secret = None
+    set_price(devnet, "WETH", 3_000)
+    async with assemble(settings, "dry-run") as bot:
+        engine = bot.engine
+        task = asyncio.create_task(engine.run())
+        set_price(devnet, "WETH", 2_250)
+        await until(engine, lambda: engine.status.hedge is not None and -engine.status.hedge.contracts > 100)
+        paper_short = -engine.status.hedge.contracts if engine.status.hedge else 0
+        engine.stop_requested.set()
+        assert await task == 0
+    assert exchange.engine.fill_count == 0 and exchange.engine.open_orders() == ()  # nothing sent to the exchange
+    state = json.loads((tmp_path / "bot.sqlite.paper.json").read_text())
+    assert state  # the paper account is saved for a restart
+    async with assemble(settings, "dry-run") as bot:  # and resumed from it
+        assert (await bot.engine.venue.account()).position.contracts == -paper_short
