@@ -13,6 +13,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.alert_rules import Alert, AlertRules, AlertState, Severity
@@ -27,6 +28,7 @@ from bot.metrics import Metrics
 from bot.runtime.config import EngineConfig
 from bot.runtime.executor import ExecutionReport, Executor
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
+from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import FeedReadings, Verdict, check
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
@@ -92,6 +94,7 @@ class Engine:
         self._last_plan: HedgePlan | None = None
         self._alert_state = AlertState()
         self._fills_since_ms = 0
+        self.funding = FundingLedger()
         self._auth_failed: str | None = None
 
     # ---- events --------------------------------------------------------------------------------------
@@ -149,6 +152,9 @@ class Engine:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
             self.kill.poll_file(self.clock())
+            # Funding falls due every few hours: the heartbeat reads it, not every decision (Binance's
+            # income history weighs 30).
+            await self._sync_funding_logged()
             self.trigger("heartbeat")
 
     async def _watch_kill_file(self) -> None:
@@ -245,7 +251,7 @@ class Engine:
         self._state = plan.state
         self._decided_mark = self._mark.price
         self.status.observe_snapshot(snapshot)
-        self.status.observe_account(account, 0.0)
+        self.status.observe_account(account, self.funding.paid_btc)
         # A decision whose plan and actions are unchanged is not journaled again (heartbeats would fill it).
         probe = reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile)
         if plan == self._last_plan and not probe:
@@ -294,6 +300,17 @@ class Engine:
             price = fresh[-1].price
             self._alert(self.rules.on_position(short_before, max(0, short_before + sold), price, now, reason))
 
+    async def sync_funding(self) -> None:
+        """Journal new funding payments; the status board shows the new total at once."""
+        if await self.funding.sync(self.venue, self.journal) and self.status.hedge is not None:
+            self.status.hedge = replace(self.status.hedge, funding_paid_btc=self.funding.paid_btc)
+
+    async def _sync_funding_logged(self) -> None:
+        try:
+            await self.sync_funding()
+        except Exception as exc:  # funding is bookkeeping: never stop the bot for it; the next read resumes
+            log.warning("funding read failed", error=str(exc))
+
     async def _decision_loop(self) -> None:
         while True:
             await self._trigger.wait()
@@ -316,7 +333,9 @@ class Engine:
             self._state = saved.state
         last_fill = await self.journal.last_fill_ms()
         self._fills_since_ms = last_fill + 1 if last_fill else 0
+        await self.funding.resume(self.journal)
         recovery = await recover(self.venue, self.journal, self.clock)
+        await self._sync_funding_logged()
         if recovery.foreign:
             ids = ", ".join(o.client_id or o.venue_id for o in recovery.foreign)
             self._alert([self.rules.on_error("foreign orders on the hedge instrument (left alone)", ids, self.clock())])
@@ -372,6 +391,7 @@ class Engine:
         """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`."""
         await self._cancel_ours("EC" if self.config.keep_stops_on_exit else "ECS")
         await self.sync_fills()
+        await self._sync_funding_logged()
         log.info("stopped", keep_stops=self.config.keep_stops_on_exit)
 
     async def halt_by_kill(self) -> None:
@@ -394,3 +414,4 @@ class Engine:
         kept = "closed" if self.config.close_on_kill else "kept, with its stops"
         self._alert([self.rules.on_error("kill switch", f"entries cancelled; hedge {kept}", self.clock())])
         await self.sync_fills()
+        await self._sync_funding_logged()

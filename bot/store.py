@@ -315,6 +315,10 @@ class Journal:
         """Timestamp of the newest stored fill (0 if none): where to resume `venue.fills(since_ms)`."""
         return int(self._query("SELECT COALESCE(MAX(ts_ms), 0) AS t FROM fills")[0]["t"])
 
+    def last_funding_ms(self) -> int:
+        """Timestamp of the newest stored funding payment (0 if none): where to resume `venue.funding`."""
+        return int(self._query("SELECT COALESCE(MAX(ts_ms), 0) AS t FROM funding")[0]["t"])
+
     def funding_total_btc(self, since_ms: int = 0) -> float:
         """Net funding since `since_ms` (positive: received)."""
         rows = self._query("SELECT COALESCE(SUM(amount_btc), 0.0) AS s FROM funding WHERE ts_ms >= ?", (since_ms,))

@@ -100,5 +100,11 @@ class AsyncJournal:
     async def last_fill_ms(self) -> int:
         return await self.call(Journal.last_fill_ms)
 
+    async def last_funding_ms(self) -> int:
+        return await self.call(Journal.last_funding_ms)
+
+    async def funding_total_btc(self, since_ms: int = 0) -> float:
+        return await self.call(Journal.funding_total_btc, since_ms)
+
     async def latest_decision(self) -> DecisionRecord | None:
         return await self.call(Journal.latest_decision)

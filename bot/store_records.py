@@ -11,6 +11,9 @@ from bot.domain import inverse
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot, StrategyState
 from bot.store_codec import request_from_dict
+
+# FundingPayment is the venue's value, journaled as it comes; re-exported for the journal's callers.
+from bot.venues.base import FundingPayment as FundingPayment
 from bot.venues.base import OrderRequest
 
 
@@ -114,14 +117,6 @@ class OrderRecord:
     detail: str
     created_ms: int
     updated_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class FundingPayment:
-    ts_ms: int
-    amount_btc: float  # positive: the short received it
-    rate_8h: float
-    contracts: int  # signed position it was paid on
 
 
 ORDER_COLUMNS = (

@@ -16,7 +16,7 @@ from bot.domain.fast_init import positional_constructor
 from bot.domain.instruments import Instrument
 from bot.paper.errors import InsufficientMargin, MarginModeChangeRejected
 from bot.paper.orders import EngineSettings, MarginMode, OrderRecord
-from bot.venues.base import AccountState, Fill, Order, OrderType, Position, Side
+from bot.venues.base import AccountState, Fill, FundingPayment, Order, OrderType, Position, Side
 
 _INF = math.inf
 # Every field, positionally, built fast (bot.domain.fast_init): a replay reads the account on every reconcile.
@@ -66,6 +66,7 @@ class PaperAccount:
         self._by_venue_id: dict[str, OrderRecord] = {}
         self._open: list[OrderRecord] = []
         self._fills: list[Fill] = []
+        self._funding_payments: list[FundingPayment] = []  # what a venue's funding history would list
         self._seq = 0
         self._funding_times: list[int] = []
         self._funding_rates: list[float] = []
@@ -125,8 +126,13 @@ class PaperAccount:
         if self.margin_mode == "isolated":
             self.isolated_margin_btc += amount
         self.funding_btc += amount
+        self._funding_payments.append(FundingPayment(self.now_ms, amount, rate, self.contracts))
         self._dirty = True
         return amount
+
+    def funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        """Funding payments applied at or after `since_ms`, oldest first (amount: BTC credited)."""
+        return [p for p in self._funding_payments if p.ts_ms >= since_ms]
 
     # ----------------------------------------------------------------- fills booked
 

@@ -23,6 +23,7 @@ API (everything a driver needs):
     # the account
     engine.position() -> Position; engine.account() -> AccountState
     engine.fills(since_ms=0) -> list[Fill]; engine.fill_count
+    engine.funding_payments(since_ms=0) -> list[FundingPayment]   # each payment applied, BTC credited
     engine.equity_btc(), available_btc(), maintenance_btc(), liquidation_price()
     engine.deposit(btc), engine.withdraw(btc), engine.configure(leverage, margin_mode)
     engine.fees_btc, funding_btc, realized_pnl_btc, liquidations, liquidation_fees_btc (running totals)
@@ -57,7 +58,7 @@ from typing import Any
 from bot.domain.instruments import Instrument
 from bot.paper.market import PaperMarket
 from bot.paper.orders import EngineSettings, OrderRecord
-from bot.venues.base import Fill, Side
+from bot.venues.base import Fill, FundingPayment, Side
 
 STATE_VERSION = 1
 
@@ -93,6 +94,7 @@ class PaperEngine(PaperMarket):
             "orders": [o.to_dict() for o in self._orders.values()],
             "open": [o.client_id for o in self._open],
             "fills": [asdict(f) for f in self._fills],
+            "funding_payments": [asdict(p) for p in self._funding_payments],
             "funding_series": {"times_ms": self._funding_times, "rates": self._funding_rates},
         }
 
@@ -126,6 +128,11 @@ class PaperEngine(PaperMarket):
         engine._fills = [
             Fill(f["client_id"], Side(f["side"]), f["contracts"], f["price"], f["fee_btc"], f["timestamp_ms"])
             for f in d["fills"]
+        ]
+        # Absent from states saved before payments were kept: those start with an empty history.
+        engine._funding_payments = [
+            FundingPayment(int(p["ts_ms"]), float(p["amount_btc"]), float(p["rate_8h"]), int(p["contracts"]))
+            for p in d.get("funding_payments", [])
         ]
         series = d.get("funding_series") or {}
         engine.set_funding_series(series.get("times_ms", []), series.get("rates", []))

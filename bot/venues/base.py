@@ -105,6 +105,16 @@ class Fill:
     timestamp_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One funding payment on the hedge position, as the venue booked it."""
+
+    ts_ms: int
+    amount_btc: float  # credited to the account: positive when the short received it, negative when it paid
+    rate_8h: float  # the funding rate applied (0.0 where the venue does not report it)
+    contracts: int  # signed position it was paid on (0 where the venue does not report it)
+
+
 class VenueError(Exception):
     """A venue refused or failed an action. `retryable` says whether the same request may be resent."""
 
@@ -151,6 +161,9 @@ class Venue(Protocol):
 
     async def fills(self, since_ms: int) -> list[Fill]:
         """Our fills since `since_ms`."""
+
+    async def funding(self, since_ms: int) -> list[FundingPayment]:
+        """Funding payments on the instrument at or after `since_ms`, oldest first."""
 
     async def close(self) -> None:
         """Release connections."""

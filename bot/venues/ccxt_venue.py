@@ -23,6 +23,7 @@ from bot.venues.base import (
     FLAT_POSITION,
     AccountState,
     Fill,
+    FundingPayment,
     Order,
     OrderRequest,
     OrderStatus,
@@ -34,6 +35,7 @@ from bot.venues.base import (
 )
 from bot.venues.ccxt_errors import RetryPolicy, classify, is_gone, is_no_change
 from bot.venues.ccxt_exchange import build_exchange
+from bot.venues.ccxt_funding import fetch_funding_raw, payments_from_raw
 from bot.venues.venue_params import VENUE_PARAMS, VenueParams, order_from_ccxt
 
 SYMBOL = "BTC/USD:BTC"
@@ -280,6 +282,15 @@ class CcxtVenue:
                 )
             )
         return out
+
+    async def funding(self, since_ms: int) -> list[FundingPayment]:
+        """Funding payments since `since_ms` (see bot.venues.ccxt_funding for what each venue reports)."""
+        venue_id, instrument = self.settings.id, self.instrument
+        raws = await self._call(
+            "fetch funding history",
+            lambda: fetch_funding_raw(self.exchange, venue_id, self.symbol, instrument, since_ms),
+        )
+        return payments_from_raw(venue_id, instrument, raws, since_ms)
 
     async def close(self) -> None:
         await self.exchange.close()

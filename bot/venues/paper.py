@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.domain.instruments import Instrument
 from bot.paper.engine import PaperEngine
 from bot.paper.orders import EngineSettings, MarginMode
-from bot.venues.base import AccountState, Fill, Order, OrderRequest, VenueError
+from bot.venues.base import AccountState, Fill, FundingPayment, Order, OrderRequest, VenueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,9 @@ class PaperVenue:
 
     async def fills(self, since_ms: int) -> list[Fill]:
         return self.engine.fills(since_ms)
+
+    async def funding(self, since_ms: int) -> list[FundingPayment]:
+        return self.engine.funding_payments(since_ms)
 
     async def close(self) -> None:
         self.save()

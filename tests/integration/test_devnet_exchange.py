@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from bot.config import ExchangeSettings
 from bot.devnet.exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
+from bot.devnet.exchange.server import wall_clock_ms
 from bot.domain import inverse
 from bot.domain.plan import HedgePlan, StopTranche
 from bot.venues.base import AuthFailed, OrderRejected, OrderRequest, OrderStatus, OrderType, Side
@@ -206,6 +207,31 @@ async def test_the_account_outlives_a_server_restart(tmp_path: Path) -> None:
     finally:
         await venue.close()
         await second.stop()
+
+
+async def test_funding_that_falls_due_is_served_as_binance_income_history(tmp_path: Path) -> None:
+    jump_ms = 0
+    server = ExchangeServer(port=0, balance_btc=1.0, mark_price=60_000.0, clock=lambda: wall_clock_ms() + jump_ms)
+    await server.start()
+    venue = CcxtVenue(devnet_settings(server.url), retry=FAST_RETRY)
+    await venue.connect()
+    try:
+        await venue.place(OrderRequest("hbEfund1", Side.SELL, OrderType.MARKET, 50))
+        assert await venue.funding(0) == []
+        due = server.engine.next_funding_ms
+        jump_ms = due - wall_clock_ms() + 1_000  # the server's clock passes the next funding time
+        await venue.exchange.load_time_difference()  # ccxt measures the server's clock from GET /time
+        await set_mark(server, 60_000.0)  # the first request after the funding time pays it
+        # The fixed 0.01 % rate at the 60,000 mark: the short receives it. Binance's income row has no rate.
+        credited = inverse.funding_btc(-50, 100, 60_000.0, 0.0001)
+        [payment] = await venue.funding(0)
+        assert (payment.ts_ms, payment.rate_8h, payment.contracts) == (due, 0.0, 0)
+        assert payment.amount_btc == pytest.approx(credited, abs=1e-8)  # Binance writes 8 decimals
+        assert await venue.funding(due + 1) == []
+        assert [p.ts_ms for p in await venue.funding(due)] == [due]
+    finally:
+        await venue.close()
+        await server.stop()
 
 
 async def test_the_cli_prints_ready_and_stops_on_sigterm() -> None:

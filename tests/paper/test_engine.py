@@ -16,7 +16,7 @@ from bot.paper.errors import (
     ReduceOnlyRejected,
     WouldTriggerImmediately,
 )
-from bot.venues.base import OrderRejected, OrderRequest, OrderStatus, OrderType, Side
+from bot.venues.base import FundingPayment, OrderRejected, OrderRequest, OrderStatus, OrderType, Side
 
 BINANCE = builtin_instrument("binancecoinm")
 T0 = 1_600_000_000_000 - 1_600_000_000_000 % (8 * 3600 * 1000) + 60_000  # just after a funding time
@@ -107,6 +107,25 @@ def test_funding_follows_a_rate_series() -> None:
     e.set_funding_series([boundary], [-0.001])  # shorts pay when the rate is negative
     e.advance_time(boundary)
     assert e.funding_btc == pytest.approx(-10_000 / 50_000 * 0.001)
+
+
+def test_each_funding_payment_is_kept_with_its_rate_and_position_and_survives_a_restart() -> None:
+    e = engine()
+    e.submit(sell("s1", 100))
+    eight_h = 8 * 3600 * 1000
+    first = (T0 // eight_h + 1) * eight_h
+    e.set_funding_series([first + eight_h], [-0.0003])
+    e.advance_time(first + eight_h + 1)  # two boundaries: the fixed rate, then the series' rate
+    assert e.funding_payments() == [
+        FundingPayment(first, pytest.approx(0.00002), 0.0001, -100),  # type: ignore[arg-type]
+        FundingPayment(first + eight_h, pytest.approx(-0.00006), -0.0003, -100),  # type: ignore[arg-type]
+    ]
+    assert sum(p.amount_btc for p in e.funding_payments()) == pytest.approx(e.funding_btc)
+    assert e.funding_payments(since_ms=first + 1) == e.funding_payments()[1:]
+    restored = PaperEngine.from_dict(json.loads(json.dumps(e.to_dict())))
+    assert restored.funding_payments() == e.funding_payments()
+    older = {k: v for k, v in e.to_dict().items() if k != "funding_payments"}  # saved before payments were kept
+    assert PaperEngine.from_dict(older).funding_payments() == []
 
 
 def test_stop_triggers_on_the_mark_not_the_last_price() -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.devnet.exchange import dialect, routes
+from bot.devnet.exchange import dialect, income, routes
 from bot.devnet.exchange.routes import (
     SERVER_KEY,
     BinanceError,
@@ -283,6 +283,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{v1}/leverage", set_leverage)
     app.router.add_post(f"{v1}/marginType", set_margin_type)
     app.router.add_get(f"{v1}/userTrades", user_trades)
+    app.router.add_get(f"{v1}/income", income.income)
     app.router.add_post(f"{v1}/order", new_order)
     app.router.add_get(f"{v1}/order", get_order)
     app.router.add_delete(f"{v1}/order", cancel_order)
