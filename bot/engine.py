@@ -27,6 +27,7 @@ from bot.log import get_logger
 from bot.metrics import Metrics
 from bot.runtime.config import EngineConfig
 from bot.runtime.executor import ExecutionReport, Executor
+from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import FeedReadings, Verdict, check
@@ -34,9 +35,9 @@ from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
 from bot.status import BotStatus
 from bot.store_async import AsyncJournal
-from bot.store_records import OrderState, SnapshotSummary
-from bot.venues.base import AccountState, OrderRequest, OrderType, Side, Venue
-from bot.venues.reconcile import Place, client_id, is_ours, reconcile
+from bot.store_records import SnapshotSummary
+from bot.venues.base import AccountState, Side, Venue
+from bot.venues.reconcile import reconcile
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
@@ -377,40 +378,21 @@ class Engine:
             waiter.cancel()
         return 0
 
-    async def _cancel_ours(self, roles: str) -> None:
-        account = await self.venue.account()
-        for order in account.open_orders:
-            if is_ours(order) and order.client_id[2:3] in roles:
-                try:
-                    await self.venue.cancel(order.client_id)
-                    await self.journal.set_order_state(order.client_id, OrderState.CANCELED, self.clock(), "on exit")
-                except Exception as exc:
-                    log.warning("cancel on exit failed", client_id=order.client_id, error=str(exc))
-
     async def shutdown(self) -> None:
         """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`."""
-        await self._cancel_ours("EC" if self.config.keep_stops_on_exit else "ECS")
+        keep = self.config.keep_stops_on_exit
+        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES if keep else ENTRIES + STOPS)
         await self.sync_fills()
         await self._sync_funding_logged()
-        log.info("stopped", keep_stops=self.config.keep_stops_on_exit)
+        log.info("stopped", keep_stops=keep)
 
     async def halt_by_kill(self) -> None:
         """The kill switch: cancel entries, keep or close the hedge (`close_on_kill`), and halt."""
         request = self.kill.request
         self.status.halt("killed: " + (request.reason if request else ""))
-        await self._cancel_ours("EC")
-        account = await self.venue.account()
-        if self.config.close_on_kill and account.position.contracts < 0:
-            seq = await self.journal.last_decision_seq()
-            close = OrderRequest(
-                client_id(self.config.reconcile.namespace, "entry", seq, "kill"),
-                Side.BUY,
-                OrderType.MARKET,
-                -account.position.contracts,
-                reduce_only=True,
-            )
-            await self.executor.execute(seq, [Place(close)])
-            await self._cancel_ours("S")
+        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES)
+        if self.config.close_on_kill:
+            await close_hedge(self.venue, self.journal, self.executor, self.config.reconcile.namespace)
         kept = "closed" if self.config.close_on_kill else "kept, with its stops"
         self._alert([self.rules.on_error("kill switch", f"entries cancelled; hedge {kept}", self.clock())])
         await self.sync_fills()

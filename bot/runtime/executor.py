@@ -65,7 +65,7 @@ class Executor:
     def __init__(self, venue: Venue, journal: AsyncJournal, clock: Clock, policy: RetryPolicy = RetryPolicy()) -> None:
         self._venue = venue
         self._journal = journal
-        self._clock = clock
+        self.clock = clock
         self._policy = policy
 
     async def execute(self, decision_seq: int, actions: Sequence[Action]) -> ExecutionReport:
@@ -74,24 +74,24 @@ class Executor:
         places = [a.order for a in actions if isinstance(a, Place)]
         if places:
             # Durable before anything leaves: a crash after sending finds these by client id.
-            await self._journal.record_intents(decision_seq, places, self._clock())
+            await self._journal.record_intents(decision_seq, places, self.clock())
         for action in actions:
             try:
                 if isinstance(action, Place):
                     request = action.order
                     order = await with_retries(partial(self._venue.place, request), self._policy)
-                    await self._journal.record_order(order, self._clock())
+                    await self._journal.record_order(order, self.clock())
                     report.placed.append(order)
                 elif isinstance(action, Cancel):
                     cid = action.client_id
                     await with_retries(partial(self._venue.cancel, cid), self._policy)
                     await self._journal.set_order_state(
-                        action.client_id, OrderState.CANCELED, self._clock(), action.why
+                        action.client_id, OrderState.CANCELED, self.clock(), action.why
                     )
                     report.cancelled.append(action.client_id)
             except OrderRejected as exc:
                 cid = action.order.client_id if isinstance(action, Place) else action.client_id
-                await self._journal.set_order_state(cid, OrderState.REJECTED, self._clock(), str(exc))
+                await self._journal.set_order_state(cid, OrderState.REJECTED, self.clock(), str(exc))
                 report.rejected.append((cid, str(exc)))
             except AuthFailed as exc:
                 report.auth_failed = str(exc)

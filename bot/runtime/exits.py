@@ -1,0 +1,45 @@
+"""How the bot leaves the market: on a stop signal, and on the kill switch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.log import get_logger
+from bot.runtime.executor import Executor
+from bot.store_async import AsyncJournal
+from bot.store_records import OrderState
+from bot.venues.base import OrderRequest, OrderType, Side, Venue
+from bot.venues.reconcile import Place, client_id, is_ours
+
+log = get_logger("hedgebot.exits")
+ENTRIES, STOPS = "EC", "S"  # client-id roles: entries and conditional entries; protective stops
+
+
+async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Callable[[], int], roles: str) -> None:
+    """Cancel our open orders whose client-id role is in `roles`; a failed cancel is logged, not raised."""
+    account = await venue.account()
+    for order in account.open_orders:
+        if is_ours(order) and order.client_id[2:3] in roles:
+            try:
+                await venue.cancel(order.client_id)
+                await journal.set_order_state(order.client_id, OrderState.CANCELED, clock(), "on exit")
+            except Exception as exc:
+                log.warning("cancel on exit failed", client_id=order.client_id, error=str(exc))
+
+
+async def close_hedge(venue: Venue, journal: AsyncJournal, executor: Executor, namespace: str) -> bool:
+    """Buy the whole short back at market (reduce-only), then cancel its stops; False if there was none."""
+    account = await venue.account()
+    if account.position.contracts >= 0:
+        return False
+    seq = await journal.last_decision_seq()
+    close = OrderRequest(
+        client_id(namespace, "entry", seq, "kill"),
+        Side.BUY,
+        OrderType.MARKET,
+        -account.position.contracts,
+        reduce_only=True,
+    )
+    await executor.execute(seq, [Place(close)])
+    await cancel_ours(venue, journal, executor.clock, STOPS)
+    return True
