@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
+from bot.jsonable import jsonable
 from bot.store import Journal, OrderState
 from bot.venues.base import AccountState, OrderType, Side
 
@@ -174,17 +175,6 @@ def status_document(
 
 def _is_protective_stop(type_: OrderType, side: Side, reduce_only: bool) -> bool:
     return type_ is OrderType.STOP_MARKET and side is Side.BUY and reduce_only
-
-
-def jsonable(value: Any) -> Any:
-    """`value` with non-finite floats as strict-JSON-safe strings ("Infinity", "-Infinity") or null (NaN)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:

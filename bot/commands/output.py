@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+from bot.jsonable import jsonable
 
 
 def print_json(obj: Any) -> None:
     """One JSON document on stdout; infinities as the strings "Infinity"/"-Infinity", NaN as null."""
-    print(json.dumps(_jsonable(obj), indent=2, sort_keys=False))
+    print(json.dumps(jsonable(obj), indent=2, sort_keys=False))
 
 
 def format_value(value: Any) -> str:
