@@ -21,8 +21,9 @@ from bot.devnet.exchange.server import ExchangeServer
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     out = tmp_path_factory.mktemp("devnet") / "devnet.json"
+    # The chain only: these tests run their own exchange, whose mark they move.
     cmd = [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(free_port()), "--out", str(out),
-           "--heartbeat-s", "1", "--quiet"]  # fmt: skip
+           "--no-exchange", "--heartbeat-s", "1", "--quiet"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()

@@ -24,7 +24,7 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     out = tmp_path_factory.mktemp("devnet") / "devnet.json"
     port = free_port()
     # No heartbeat blocks: the tests probe a price boundary at a fixed block and want no block in between.
-    cmd = [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(port), "--out", str(out),
+    cmd = [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(port), "--out", str(out), "--no-exchange",
            "--heartbeat-s", "0", "--quiet"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None

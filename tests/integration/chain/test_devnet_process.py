@@ -56,7 +56,8 @@ def test_a_busy_port_is_refused(tmp_path: Path) -> None:
             Anvil(running.port).start()
         out = tmp_path / "devnet.json"
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(running.port), "--out", str(out)],
+            [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(running.port), "--out", str(out),
+             "--no-exchange"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -68,7 +69,8 @@ def test_a_busy_port_is_refused(tmp_path: Path) -> None:
 def test_devnet_up_writes_devnet_json_and_stops_on_sigterm(tmp_path: Path) -> None:
     out = tmp_path / "devnet.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(free_port()), "--out", str(out), "--quiet"],
+        [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(free_port()), "--out", str(out), "--quiet",
+         "--exchange-port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )
