@@ -26,6 +26,7 @@ from bot.kill import KillSwitch, kill_file_for
 from bot.log import get_logger, register_secrets
 from bot.metrics import Metrics
 from bot.monitors.aave import AaveMonitor
+from bot.monitors.history import warm_features
 from bot.monitors.lending_feed import AaveLendingFeed
 from bot.monitors.mark import CcxtMarkFeed
 from bot.monitors.rpc import RpcPool
@@ -171,6 +172,15 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             alerter=alerter,
             alert_rules=AlertRules.of(settings.alerts.health_levels),
             config=engine_config(settings, keep_stops_on_exit),
+        )
+        # Public bars, in every mode (dry-run reads them as it reads the public mark); never stops the start.
+        await warm_features(
+            engine.features,
+            exchange,
+            SYMBOL,
+            chain.collateral_asset,
+            days=settings.strategy.warmup_days,
+            bar_ms=engine.config.feature_bar_ms,
         )
         log.info(
             "bot assembled",

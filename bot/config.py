@@ -70,6 +70,13 @@ class ChainSettings(_Section):
 class StrategySettings(_Section):
     name: str = Field("dynamic", description="built-in name, package.module:Class, or a .py file path")
     params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
+    warmup_days: float = Field(
+        7.0,
+        ge=0,
+        le=7,
+        description="days of the exchange's 1-minute bars the features (volatility, beta) are warmed on at start; "
+        "0: start cold",
+    )
 
 
 class RiskSettings(_Section):

@@ -157,6 +157,7 @@ async def run_demo(
         await exchange.start()
         try:
             settings = devnet_settings(info, exchange.url, workdir / "bot.sqlite", strategy)
+            settings.strategy.warmup_days = 0  # the local exchange has no history: the demo warms below
             async with assemble(settings, "testnet") as bot:
                 engine = bot.engine
                 # The mark is polled at the default 1 s: faster would spend ccxt's per-minute weight budget.

@@ -112,9 +112,17 @@ class FeatureTracker:
 
     def update(self, btc_close: float, btc_high: float, btc_low: float, collateral_close: float) -> None:
         """Take one bar."""
-        self._bvol.update(btc_close)
         self._cvol.update(collateral_close)
         self._beta.update(collateral_close, btc_close)
+        self.update_btc(btc_close, btc_high, btc_low)
+
+    def update_btc(self, btc_close: float, btc_high: float, btc_low: float) -> None:
+        """Take one bar of BTC alone: volatility and swings move, collateral volatility and beta stay as they are.
+
+        For history with no collateral series: feeding BTC as the collateral would report a beta of 1 at
+        correlation 1 that strategies would trust.
+        """
+        self._bvol.update(btc_close)
         # Swing levels are those of the bars before this one: a level the current bar broke is the signal.
         self._last_hi, self._last_lo = self._cur_hi, self._cur_lo
         self._cur_hi = self._hi.update(btc_high)

@@ -225,15 +225,24 @@ def book_ticker(server: ExchangeServer, params: Params) -> list[dict[str, Any]]:
 
 @endpoint(signed=False)
 def klines(server: ExchangeServer, params: Params) -> list[list[Any]]:
-    """One-minute bars of the mark samples seen (the interval asked for is not resampled)."""
+    """One-minute bars of the mark samples seen (the interval asked for is not resampled).
+
+    As Binance pages them: bars opening in [startTime, endTime], the first `limit` of them from a
+    startTime, else the last `limit` (at most 1500, 500 by default).
+    """
     _symbol(server, params)
     bars: dict[int, list[float]] = {}
     for t, p in server.history:
         bars.setdefault(t - t % 60_000, []).append(p)
-    limit = int(params.get("limit", "500"))
+    start = int(params["startTime"]) if params.get("startTime") else None
+    end = int(params["endTime"]) if params.get("endTime") else None
+    limit = min(int(params.get("limit") or "500"), 1500)
+    opens = [t for t in sorted(bars) if (start is None or t >= start) and (end is None or t <= end)]
     out = []
-    for start in sorted(bars)[-limit:]:
-        ps = bars[start]
+    for start_ms in opens[:limit] if start is not None else opens[-limit:]:
+        ps = bars[start_ms]
         o, h, lo, c = ps[0], max(ps), min(ps), ps[-1]
-        out.append([start, *(dialect.num(x) for x in (o, h, lo, c)), "0", start + 59_999, "0", 0, "0", "0", "0"])
+        out.append(
+            [start_ms, *(dialect.num(x) for x in (o, h, lo, c)), "0", start_ms + 59_999, "0", 0, "0", "0", "0"]
+        )
     return out
