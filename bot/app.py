@@ -93,7 +93,7 @@ def _chain_settings(settings: Settings) -> tuple[list[str], str, str]:
     if len(chain.accounts) != 1:
         raise ConfigError(
             f"HEDGEBOT_CHAIN__ACCOUNTS lists {len(chain.accounts)} accounts: `run` hedges exactly one "
-            "(run one bot per account, or use `hedgebot health` to watch many)"
+            "(run one bot per account, each on its own exchange sub-account; `hedgebot health` watches many)"
         )
     assert chain.pool_addresses_provider is not None
     return [u.get_secret_value() for u in chain.rpc_urls], chain.pool_addresses_provider, chain.accounts[0]
