@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.venues.base import Fill
-from bot.venues.reconcile import CLIENT_ID_PREFIX
+from bot.venues.reconcile import STOP, role_of
 
 
 class Severity(StrEnum):
@@ -49,11 +49,6 @@ class AlertState:
 
 
 Evaluation = tuple[AlertState, list[Alert]]
-
-
-def _is_stop(client_id: str) -> bool:
-    # reconcile.client_id puts the role's initial right after the prefix; "S" is a protective stop.
-    return client_id.startswith(CLIENT_ID_PREFIX + "S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +122,7 @@ class AlertRules:
 
     def on_fill(self, fill: Fill, now_ms: int) -> list[Alert]:
         """An alert when a protective stop filled: the hedge was stopped out."""
-        if not _is_stop(fill.client_id):
+        if role_of(fill.client_id) != STOP:
             return []
         return [
             Alert(

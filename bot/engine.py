@@ -381,7 +381,7 @@ class Engine:
     async def shutdown(self) -> None:
         """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`."""
         keep = self.config.keep_stops_on_exit
-        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES if keep else ENTRIES + STOPS)
+        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES if keep else ENTRIES | STOPS)
         await self.sync_fills()
         await self._sync_funding_logged()
         log.info("stopped", keep_stops=keep)

@@ -12,8 +12,9 @@ from typing import Any
 from bot.commands.output import format_value
 from bot.marketdata import format_time
 from bot.replay import Backtest, StrategyRun
+from bot.venues.reconcile import CONDITIONAL, ENTRY, STOP, role_of
 
-ROLES = {"E": "entry", "S": "stop", "C": "conditional entry"}
+ROLES = {ENTRY: "entry", STOP: "stop", CONDITIONAL: "conditional entry"}
 
 
 def _run_dict(run: StrategyRun) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def write_trades(result: Backtest, path: Path) -> None:
         out.writerow(["strategy", "time", "client_id", "role", "side", "contracts", "price", "fee_btc"])
         for run in result.runs:
             for f in run.fills:
-                role = "liquidation" if f.client_id.startswith("autoclose") else ROLES.get(f.client_id[2:3], "?")
+                role = "liquidation" if f.client_id.startswith("autoclose") else ROLES.get(role_of(f.client_id), "?")
                 out.writerow(
                     [run.label, format_time(f.timestamp_ms), f.client_id, role, f.side.value, f.contracts,
                      f"{f.price:.1f}", f"{f.fee_btc:.8f}"]

@@ -15,7 +15,7 @@ from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
 from bot.jsonable import jsonable
 from bot.store import Journal, OrderState
-from bot.venues.base import AccountState, OrderType, Side
+from bot.venues.base import AccountState, is_protective_stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class BotStatus:
         stops = tuple(
             StopStatus(o.trigger_price, o.contracts - o.filled_contracts)
             for o in account.open_orders
-            if _is_protective_stop(o.type, o.side, o.reduce_only) and o.trigger_price is not None
+            if is_protective_stop(o.type, o.side, o.reduce_only) and o.trigger_price is not None
         )
         pos = account.position
         self.hedge = HedgeStatus(
@@ -173,10 +173,6 @@ def status_document(
     return doc
 
 
-def _is_protective_stop(type_: OrderType, side: Side, reduce_only: bool) -> bool:
-    return type_ is OrderType.STOP_MARKET and side is Side.BUY and reduce_only
-
-
 def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:
     """The status document as the journal last saw it: the bot's latest snapshot, decision, stops and funding."""
     snap = journal.latest_snapshot()
@@ -195,7 +191,7 @@ def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:
         stops = tuple(
             StopStatus(o.request.trigger_price or math.nan, o.request.contracts - o.filled_contracts)
             for o in journal.orders(states=[OrderState.OPEN])
-            if _is_protective_stop(o.request.type, o.request.side, o.request.reduce_only)
+            if is_protective_stop(o.request.type, o.request.side, o.request.reduce_only)
         )
         hedge = HedgeStatus(
             contracts=snap.hedge_contracts,

@@ -9,17 +9,18 @@ from bot.runtime.executor import Executor
 from bot.store_async import AsyncJournal
 from bot.store_records import OrderState
 from bot.venues.base import OrderRequest, OrderType, Side, Venue
-from bot.venues.reconcile import Place, client_id, is_ours
+from bot.venues.reconcile import CONDITIONAL, ENTRY, STOP, Place, client_id, role_of
 
 log = get_logger("hedgebot.exits")
-ENTRIES, STOPS = "EC", "S"  # client-id roles: entries and conditional entries; protective stops
+ENTRIES: frozenset[str] = frozenset({ENTRY, CONDITIONAL})
+STOPS: frozenset[str] = frozenset({STOP})
 
 
-async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Callable[[], int], roles: str) -> None:
-    """Cancel our open orders whose client-id role is in `roles`; a failed cancel is logged, not raised."""
+async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Callable[[], int], roles: frozenset[str]) -> None:
+    """Cancel our open orders whose client-id role is in `roles`, never another's; a failed cancel is logged."""
     account = await venue.account()
     for order in account.open_orders:
-        if is_ours(order) and order.client_id[2:3] in roles:
+        if role_of(order.client_id) in roles:
             try:
                 await venue.cancel(order.client_id)
                 await journal.set_order_state(order.client_id, OrderState.CANCELED, clock(), "on exit")

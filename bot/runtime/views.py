@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.snapshot import HedgeView
-from bot.venues.base import AccountState, OrderType, Side
+from bot.venues.base import AccountState, is_protective_stop
 
 
 def hedge_view(account: AccountState) -> HedgeView:
@@ -11,7 +11,7 @@ def hedge_view(account: AccountState) -> HedgeView:
     stops = [
         o.trigger_price
         for o in account.open_orders
-        if o.type is OrderType.STOP_MARKET and o.side is Side.BUY and o.reduce_only and o.trigger_price
+        if is_protective_stop(o.type, o.side, o.reduce_only) and o.trigger_price
     ]
     return HedgeView(
         contracts=account.position.contracts,

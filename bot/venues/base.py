@@ -32,6 +32,11 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
 
 
+def is_protective_stop(type_: OrderType, side: Side, reduce_only: bool) -> bool:
+    """A reduce-only stop-market buy: what protects a short."""
+    return type_ is OrderType.STOP_MARKET and side is Side.BUY and reduce_only
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     client_id: str

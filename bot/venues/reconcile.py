@@ -11,6 +11,8 @@ from bot.domain.plan import EntryStyle, HedgePlan
 from bot.venues.base import AccountState, Order, OrderRequest, OrderType, Side
 
 CLIENT_ID_PREFIX = "hb"
+# The role letter right after the prefix: what an order of ours is for.
+ENTRY, STOP, CONDITIONAL = "E", "S", "C"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,11 @@ def is_ours(order: Order) -> bool:
     return order.client_id.startswith(CLIENT_ID_PREFIX)
 
 
-def _role(order: Order) -> str:
-    return order.client_id[len(CLIENT_ID_PREFIX)] if len(order.client_id) > len(CLIENT_ID_PREFIX) else "?"
+def role_of(client_id: str) -> str:
+    """The role letter of one of our client ids (ENTRY, STOP, CONDITIONAL, ...); "" for an id not ours."""
+    if not client_id.startswith(CLIENT_ID_PREFIX) or len(client_id) <= len(CLIENT_ID_PREFIX):
+        return ""
+    return client_id[len(CLIENT_ID_PREFIX)]
 
 
 def _moved(a: float, b: float, bps: float) -> bool:
@@ -74,7 +79,7 @@ def reconcile(
     target = plan.contracts
 
     # 1. The entry (or reduction) toward the target.
-    entries = [o for o in ours if _role(o) == "E"]
+    entries = [o for o in ours if role_of(o.client_id) == ENTRY]
     delta = target - short
     if plan.entry is EntryStyle.DCA and plan.max_step_contracts:
         delta = max(-plan.max_step_contracts, min(plan.max_step_contracts, delta))
@@ -92,7 +97,7 @@ def reconcile(
         actions.extend(Cancel(o.client_id, "target reached") for o in entries)
 
     # 2. Protective stops: one reduce-only stop-market buy per tranche.
-    stops = [o for o in ours if _role(o) == "S"]
+    stops = [o for o in ours if role_of(o.client_id) == STOP]
     wanted = [
         (instrument.round_price(t.price), t.contracts, t.label) for t in plan.stops if t.contracts > 0 and target > 0
     ]
@@ -123,7 +128,7 @@ def reconcile(
     actions.extend(Cancel(o.client_id, "stop replaced") for o in stops if o.client_id not in keep)
 
     # 3. Conditional entries: stop-market sells that arm below the mark.
-    conds = [o for o in ours if _role(o) == "C"]
+    conds = [o for o in ours if role_of(o.client_id) == CONDITIONAL]
     keep_c: set[str] = set()
     for c in plan.conditional:
         trigger = instrument.round_price(c.trigger_price)
