@@ -85,9 +85,7 @@ class Executor:
                 elif isinstance(action, Cancel):
                     cid = action.client_id
                     await with_retries(partial(self._venue.cancel, cid), self._policy)
-                    await self._journal.set_order_state(
-                        action.client_id, OrderState.CANCELED, self.clock(), action.why
-                    )
+                    await self._journal.set_order_state(action.client_id, OrderState.CANCELED, self.clock(), action.why)
                     report.cancelled.append(action.client_id)
             except OrderRejected as exc:
                 cid = action.order.client_id if isinstance(action, Place) else action.client_id
