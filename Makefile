@@ -22,13 +22,14 @@ $(NODE_STAMP): package-lock.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot strategies tests benchmarks
-	$(BIN)/ruff format --check bot strategies tests benchmarks || true
+	$(BIN)/ruff format --check bot strategies tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check bot strategies tests benchmarks
+	$(BIN)/ruff format --check bot strategies tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

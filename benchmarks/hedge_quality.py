@@ -15,13 +15,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot import plugins  # noqa: E402
+from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
+from bot.backtest.data import Candles, align, load_candles, load_funding, parse_time_ms  # noqa: E402
+from bot.backtest.run import Backtest, LendingSetup, backtest  # noqa: E402
 from bot.domain.instruments import builtin_instrument  # noqa: E402
-from bot.marketdata import Candles, align, load_candles, load_funding, parse_time_ms  # noqa: E402
-from bot.replay import Backtest, LendingSetup, backtest  # noqa: E402
+from bot.plugins import loader as plugins  # noqa: E402
 from strategies.base import Strategy  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
 H1 = ("binance_BTCUSDT_1h.csv.gz", "binance_ETHUSDT_1h.csv.gz")
 M5_21 = ("binance_BTCUSDT_5m_20201201-20210717.csv.gz", "binance_ETHUSDT_5m_20201201-20210717.csv.gz")
 M5_22 = ("binance_BTCUSDT_5m_20220101-20220804.csv.gz", "binance_ETHUSDT_5m_20220101-20220804.csv.gz")

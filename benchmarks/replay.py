@@ -16,12 +16,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot import plugins  # noqa: E402
+from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
+from bot.backtest.data import AlignedBars, align, load_candles, load_funding  # noqa: E402
+from bot.backtest.run import LendingSetup, ReplaySettings, run_hedged  # noqa: E402
 from bot.domain.instruments import builtin_instrument  # noqa: E402
-from bot.marketdata import AlignedBars, align, load_candles, load_funding  # noqa: E402
-from bot.replay import LendingSetup, ReplaySettings, run_hedged  # noqa: E402
+from bot.plugins import loader as plugins  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
 MINUTES_PER_YEAR = 525_600
 
 

@@ -1,0 +1,5 @@
+"""hedgebot: protect leveraged DeFi lending positions from liquidation."""
+
+from bot import compat
+
+compat.install()

@@ -14,31 +14,31 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from bot import plugins
-from bot.alert_rules import AlertRules
-from bot.alerts import Alerter
 from bot.config import Mode, Settings
 from bot.domain.instruments import InstrumentError, instrument_from_ccxt_market
 from bot.domain.risk import RiskLimits
-from bot.engine import Engine, wall_ms
 from bot.errors import ConfigError
-from bot.kill import KillSwitch, kill_file_for
+from bot.journal.aio import AsyncJournal
 from bot.log import get_logger, register_secrets
-from bot.metrics import Metrics
 from bot.monitors.aave import AaveMonitor
 from bot.monitors.history import warm_features
 from bot.monitors.lending_feed import AaveLendingFeed
 from bot.monitors.mark import CcxtMarkFeed
 from bot.monitors.rpc import RpcPool
+from bot.ops.alert_rules import AlertRules
+from bot.ops.alerts import Alerter
+from bot.ops.http import StatusServer
+from bot.ops.kill import KillSwitch, kill_file_for
+from bot.ops.metrics import Metrics
+from bot.ops.status import BotStatus
 from bot.paper.orders import EngineSettings
+from bot.plugins import loader as plugins
 from bot.runtime.config import EngineConfig
+from bot.runtime.engine import Engine, wall_ms
 from bot.runtime.guards import GuardLimits
-from bot.status import BotStatus
-from bot.status_http import StatusServer
-from bot.store_async import AsyncJournal
 from bot.venues.base import Venue
-from bot.venues.ccxt_exchange import build_exchange
-from bot.venues.ccxt_venue import CcxtVenue
+from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.venue import CcxtVenue
 from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import ReconcileSettings
 

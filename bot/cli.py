@@ -1,13 +1,38 @@
-"""Argument parsing only: each command lives in bot/commands/ and registers itself here."""
+"""Argument parsing only: each command lives in bot/commands/ and is listed here."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from bot.commands import COMMANDS
+from bot.commands import (
+    backtest_cmd,
+    config_cmd,
+    demo_cmd,
+    devnet_cmd,
+    health_cmd,
+    journal_cmd,
+    plan_cmd,
+    run_cmd,
+    status_cmd,
+    strategies_cmd,
+)
 from bot.errors import HedgebotError
+
+COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
+    config_cmd.register,
+    strategies_cmd.register,
+    plan_cmd.register,
+    backtest_cmd.register,
+    devnet_cmd.register,
+    health_cmd.register,
+    journal_cmd.register,
+    status_cmd.register,
+    run_cmd.register,
+    demo_cmd.register,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

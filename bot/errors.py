@@ -17,3 +17,23 @@ class UsageError(HedgebotError):
 
 class ConfigError(UsageError):
     """A setting is missing or wrong: exit 2, naming the setting."""
+
+
+class VenueError(HedgebotError):
+    """A venue refused or failed an action. `retryable` says whether the same request may be resent."""
+
+    retryable = False
+
+
+class RetryableVenueError(VenueError):
+    """Network trouble, timeouts, rate limits: resend the same request (same client id) after a backoff."""
+
+    retryable = True
+
+
+class OrderRejected(VenueError):
+    """Insufficient margin, bad precision, would trigger immediately, reduce-only conflict: re-plan."""
+
+
+class AuthFailed(VenueError):
+    """The venue rejected our credentials: stop trading and alert."""

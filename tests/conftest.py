@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.backtest.data import SHARED_DATA_DIR as SHARED_DATA
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")

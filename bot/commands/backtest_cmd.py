@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot import plugins
-from bot.commands.output import print_json
+from bot.backtest.data import align, load_candles, load_funding, parse_time_ms
+from bot.backtest.report import print_summary, to_json, write_report
+from bot.backtest.run import LendingSetup, backtest
 from bot.domain.instruments import InstrumentError, builtin_instrument
 from bot.errors import UsageError
-from bot.marketdata import align, load_candles, load_funding, parse_time_ms
-from bot.replay import LendingSetup, backtest
-from bot.replay_report import print_summary, to_json, write_report
+from bot.ops.output import print_json
+from bot.plugins import loader as plugins
 
 
 class _StrategyAction(argparse.Action):
@@ -47,9 +47,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--liquidation-bonus", type=float, default=0.05, help="e.g. 0.05 for 5 %%")
     p.add_argument("--hedge-capital-usd", type=float, default=20_000.0, help="capital of the hedge (USD)")
     p.add_argument("--exchange", default="binancecoinm", help="binancecoinm, bybit, okx or deribit")
-    p.add_argument(
-        "--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)"
-    )
+    p.add_argument("--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)")
     p.add_argument(
         "--param", action=_StrategyAction, metavar="NAME=VALUE", help="parameter of the --strategy before it"
     )

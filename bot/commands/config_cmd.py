@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.commands.output import print_json, print_table
 from bot.config import load_settings
+from bot.ops.output import print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

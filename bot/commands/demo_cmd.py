@@ -7,15 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from bot.backtest.data import SHARED_DATA_DIR
 from bot.errors import UsageError
 from bot.log import configure
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("demo", help="replay the May 2021 crash through anvil + Aave V3 + the local exchange")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared market data folder")
+    p.add_argument("--data", type=Path, default=SHARED_DATA_DIR, help="the shared market data folder")
     p.add_argument("--start", default="2021-05-12", help="first day of the replay (UTC)")
     p.add_argument("--end", default="2021-05-24", help="day after the last (UTC)")
     p.add_argument("--step-hours", type=int, default=4, help="hours of the real path per step (default 4)")
@@ -31,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if args.step_hours < 1 or args.balance_btc <= 0:
         raise UsageError("--step-hours must be at least 1 and --balance-btc positive")
     configure("console", "info" if args.verbose else "error")
-    from bot.demo import run_demo, summary  # the run-time stack is only imported when the demo runs
+    from bot.devnet.demo import run_demo, summary  # the run-time stack is only imported when the demo runs
 
     print("starting anvil with a real Aave V3 market and the local Binance COIN-M server ...", flush=True)
     outcome = asyncio.run(

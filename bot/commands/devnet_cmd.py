@@ -9,8 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import devnet_chain
-from bot.devnet.exchange import cli as devnet_exchange
+from bot.commands import devnet_chain, devnet_exchange
 
 DEVNET_PARTS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     devnet_chain.register,

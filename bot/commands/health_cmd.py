@@ -6,11 +6,11 @@ import argparse
 import asyncio
 from typing import Any
 
-from bot.commands.output import print_grid, print_json
-from bot.domain.aave_account import AccountHealth
+from bot.domain.lending.account import AccountHealth
 from bot.errors import UsageError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account
 from bot.monitors.rpc import RpcCallError, RpcPool, RpcUnavailable
+from bot.ops.output import print_grid, print_json
 
 
 def health_json(account: AccountHealth) -> dict[str, Any]:

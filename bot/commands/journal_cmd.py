@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.commands.output import print_json
 from bot.config import load_settings
 from bot.errors import UsageError
-from bot.store import Journal
-from bot.store_read import DEFAULT_KINDS, KINDS, events
+from bot.journal.events import DEFAULT_KINDS, KINDS, events
+from bot.journal.journal import Journal
+from bot.ops.output import print_json
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}

@@ -7,15 +7,16 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from bot import plugins
-from bot.commands.output import print_json, print_table
 from bot.config import RiskSettings
-from bot.domain import health, inverse
-from bot.domain.features import NEUTRAL_FEATURES
+from bot.domain import inverse
+from bot.domain.features.tracker import NEUTRAL_FEATURES
 from bot.domain.instruments import InstrumentError, builtin_instrument
+from bot.domain.lending import health
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.errors import UsageError
+from bot.ops.output import print_json, print_table
+from bot.plugins import loader as plugins
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands.journal_cmd import iso_ms
-from bot.commands.output import format_value, print_json
 from bot.config import Settings, load_settings
 from bot.errors import HedgebotError, UsageError
-from bot.kill import kill_file_for, write_kill_file
-from bot.status import status_from_journal
-from bot.store import Journal
+from bot.journal.journal import Journal
+from bot.ops.kill import kill_file_for, write_kill_file
+from bot.ops.output import format_value, print_json
+from bot.ops.status import status_from_journal
 
 
 class Unreachable(Exception):

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot import plugins
-from bot.commands.output import print_grid, print_json
 from bot.errors import UsageError
-from bot.skeleton import write_skeleton
+from bot.ops.output import print_grid, print_json
+from bot.plugins import loader as plugins
+from bot.plugins.skeleton import write_skeleton
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

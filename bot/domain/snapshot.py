@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bot.domain.fast_init import positional_constructor
-from bot.domain.features import NEUTRAL_FEATURES, MarketFeatures
+from bot.domain.features.tracker import NEUTRAL_FEATURES, MarketFeatures
 from bot.domain.instruments import Instrument
 
 StateValue = float | int | str | bool | None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from eth_utils.address import is_address, to_checksum_address
 
 from bot.config import ChainSettings
-from bot.domain.aave_account import (
+from bot.domain.lending.account import (
     AccountHealth,
     ChainAccountData,
     EModeCategory,

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.feature_history import Ohlcv, closed_bars, feed_bars
-from bot.domain.features import FeatureTracker
+from bot.domain.features.history import Ohlcv, closed_bars, feed_bars
+from bot.domain.features.tracker import FeatureTracker
 from bot.log import get_logger
 
 log = get_logger("hedgebot.history")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 
-from bot.domain.aave_account import AccountHealth
+from bot.domain.lending.account import AccountHealth
 from bot.domain.snapshot import LendingView
 from bot.errors import UsageError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from bot.domain import inverse
 from bot.domain.fast_init import positional_constructor
 from bot.domain.instruments import Instrument
+from bot.domain.orders import AccountState, Fill, FundingPayment, Order, OrderType, Position, Side
 from bot.paper.errors import InsufficientMargin, MarginModeChangeRejected
 from bot.paper.orders import EngineSettings, MarginMode, OrderRecord
-from bot.venues.base import AccountState, Fill, FundingPayment, Order, OrderType, Position, Side
 
 _INF = math.inf
 # Every field, positionally, built fast (bot.domain.fast_init): a replay reads the account on every reconcile.

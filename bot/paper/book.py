@@ -8,6 +8,7 @@ the book, and the execution of a resting limit or a triggered stop (`bot.paper.m
 from __future__ import annotations
 
 from bot.domain import inverse
+from bot.domain.orders import Order, OrderRequest, OrderStatus, OrderType, Side
 from bot.paper.account import PaperAccount
 from bot.paper.errors import (
     InsufficientMargin,
@@ -17,7 +18,6 @@ from bot.paper.errors import (
     WouldTriggerImmediately,
 )
 from bot.paper.orders import OrderRecord
-from bot.venues.base import Order, OrderRequest, OrderStatus, OrderType, Side
 
 
 class PaperBook(PaperAccount):

@@ -1,6 +1,6 @@
 """A pure, synchronous matching engine for one inverse (coin-margined) BTC perpetual account.
 
-It is the core of dry-run mode (`bot.venues.paper.PaperVenue`), of the replay (`bot.replay`) and of the
+It is the core of dry-run mode (`bot.venues.paper.PaperVenue`), of the replay (`bot.backtest.run`) and of the
 local exchange server, which all drive it from outside. It never reads a clock, logs or does I/O:
 time and prices are values handed in.
 
@@ -56,9 +56,9 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.domain.instruments import Instrument
+from bot.domain.orders import Fill, FundingPayment, Side
 from bot.paper.market import PaperMarket
 from bot.paper.orders import EngineSettings, OrderRecord
-from bot.venues.base import Fill, FundingPayment, Side
 
 STATE_VERSION = 1
 

@@ -5,7 +5,7 @@ The codes let the local exchange server answer in Binance's own dialect; the mes
 
 from __future__ import annotations
 
-from bot.venues.base import OrderRejected
+from bot.errors import OrderRejected
 
 
 class PaperRejected(OrderRejected):

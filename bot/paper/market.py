@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 
 from bot.domain import inverse
+from bot.domain.orders import OrderType, Side
 from bot.paper.book import PaperBook
 from bot.paper.orders import OrderRecord
-from bot.venues.base import OrderType, Side
 
 _INF = math.inf
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.domain.fast_init import positional_constructor
-from bot.venues.base import Order, OrderStatus, OrderType, Side
+from bot.domain.orders import Order, OrderStatus, OrderType, Side
 
 MarginMode = Literal["cross", "isolated"]
 EIGHT_HOURS_MS = 8 * 3600 * 1000

@@ -1,1 +1,1 @@
-"""The running bot: feeds in, decisions, execution, start-up reconciliation. `bot.engine` wires it."""
+"""The running bot: feeds in, decisions, execution, start-up reconciliation. `bot.runtime.engine` wires it."""

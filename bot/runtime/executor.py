@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from bot.store_async import AsyncJournal
-from bot.store_records import OrderState
-from bot.venues.base import AuthFailed, Order, OrderRejected, RetryableVenueError, Venue
+from bot.domain.orders import Order
+from bot.errors import AuthFailed, OrderRejected, RetryableVenueError
+from bot.journal.aio import AsyncJournal
+from bot.journal.records import OrderState
+from bot.venues.base import Venue
 from bot.venues.reconcile import Action, Cancel, Place
 
 T = TypeVar("T")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.domain.orders import OrderRequest, OrderType, Side
+from bot.journal.aio import AsyncJournal
+from bot.journal.records import OrderState
 from bot.log import get_logger
 from bot.runtime.executor import Executor
-from bot.store_async import AsyncJournal
-from bot.store_records import OrderState
-from bot.venues.base import OrderRequest, OrderType, Side, Venue
+from bot.venues.base import Venue
 from bot.venues.reconcile import CONDITIONAL, ENTRY, STOP, Place, client_id, role_of
 
 log = get_logger("hedgebot.exits")

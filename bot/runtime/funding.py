@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.store_async import AsyncJournal
+from bot.journal.aio import AsyncJournal
 from bot.venues.base import Venue
 
 

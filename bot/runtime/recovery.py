@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.store_async import AsyncJournal
-from bot.venues.base import AccountState, Order, Venue
+from bot.domain.orders import AccountState, Order
+from bot.journal.aio import AsyncJournal
+from bot.venues.base import Venue
 from bot.venues.reconcile import foreign_orders, is_ours
 
 

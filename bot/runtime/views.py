@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.orders import AccountState, is_protective_stop
 from bot.domain.snapshot import HedgeView
-from bot.venues.base import AccountState, is_protective_stop
 
 
 def hedge_view(account: AccountState) -> HedgeView:

@@ -7,137 +7,11 @@ venue already knows returns that order instead of sending another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 from bot.domain.instruments import Instrument
-
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
-
-
-class OrderType(StrEnum):
-    MARKET = "market"
-    LIMIT = "limit"
-    STOP_MARKET = "stop_market"  # triggers on the mark price
-
-
-class OrderStatus(StrEnum):
-    OPEN = "open"  # resting (a limit, or an untriggered stop)
-    FILLED = "filled"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-
-
-def is_protective_stop(type_: OrderType, side: Side, reduce_only: bool) -> bool:
-    """A reduce-only stop-market buy: what protects a short."""
-    return type_ is OrderType.STOP_MARKET and side is Side.BUY and reduce_only
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    client_id: str
-    side: Side
-    type: OrderType
-    contracts: int
-    price: float | None = None  # limit price
-    trigger_price: float | None = None  # stop trigger (mark)
-    reduce_only: bool = False
-
-    def __post_init__(self) -> None:
-        if self.contracts <= 0:
-            raise ValueError(f"order {self.client_id}: contracts must be positive, got {self.contracts}")
-        if self.type is OrderType.LIMIT and self.price is None:
-            raise ValueError(f"order {self.client_id}: a limit order needs a price")
-        if self.type is OrderType.STOP_MARKET and self.trigger_price is None:
-            raise ValueError(f"order {self.client_id}: a stop order needs a trigger price")
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """An order as the venue knows it."""
-
-    client_id: str
-    venue_id: str
-    side: Side
-    type: OrderType
-    contracts: int
-    filled_contracts: int
-    status: OrderStatus
-    price: float | None = None
-    trigger_price: float | None = None
-    reduce_only: bool = False
-    average_price: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    contracts: int  # signed: negative is short
-    entry_price: float
-    unrealized_pnl_btc: float
-    liquidation_price: float | None = None
-    leverage: float | None = None
-
-
-FLAT_POSITION = Position(0, 0.0, 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class AccountState:
-    """Balance, position and every open order (plain and conditional) of the hedge instrument."""
-
-    wallet_btc: float
-    position: Position
-    open_orders: tuple[Order, ...]
-    mark_price: float
-
-    @property
-    def equity_btc(self) -> float:
-        """Wallet plus unrealised PnL: the BTC that is long BTC."""
-        return self.wallet_btc + self.position.unrealized_pnl_btc
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    client_id: str
-    side: Side
-    contracts: int
-    price: float
-    fee_btc: float
-    timestamp_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class FundingPayment:
-    """One funding payment on the hedge position, as the venue booked it."""
-
-    ts_ms: int
-    amount_btc: float  # credited to the account: positive when the short received it, negative when it paid
-    rate_8h: float  # the funding rate applied (0.0 where the venue does not report it)
-    contracts: int  # signed position it was paid on (0 where the venue does not report it)
-
-
-class VenueError(Exception):
-    """A venue refused or failed an action. `retryable` says whether the same request may be resent."""
-
-    retryable = False
-
-
-class RetryableVenueError(VenueError):
-    """Network trouble, timeouts, rate limits: resend the same request (same client id) after a backoff."""
-
-    retryable = True
-
-
-class OrderRejected(VenueError):
-    """Insufficient margin, bad precision, would trigger immediately, reduce-only conflict: re-plan."""
-
-
-class AuthFailed(VenueError):
-    """The venue rejected our credentials: stop trading and alert."""
+from bot.domain.orders import AccountState, Fill, FundingPayment, Order, OrderRequest
+from bot.errors import AuthFailed, OrderRejected, RetryableVenueError, VenueError
 
 
 class Venue(Protocol):
@@ -172,3 +46,20 @@ class Venue(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+__all__ = ["AuthFailed", "OrderRejected", "RetryableVenueError", "Venue", "VenueError"]
+
+_ORDER_TYPES_MOVED = frozenset({"Side", "OrderType", "OrderStatus", "FLAT_POSITION", "is_protective_stop"})
+
+
+def __getattr__(name: str) -> object:
+    # The order value types moved to bot.domain.orders; kept importable from here for one release (0.2).
+    if name in _ORDER_TYPES_MOVED:
+        import warnings
+
+        from bot.domain import orders
+
+        warnings.warn(f"bot.venues.base.{name} moved to bot.domain.orders", DeprecationWarning, stacklevel=2)
+        return getattr(orders, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.domain.instruments import Instrument
+from bot.domain.orders import AccountState, Fill, FundingPayment, Order, OrderRequest
+from bot.errors import VenueError
 from bot.paper.engine import PaperEngine
 from bot.paper.orders import EngineSettings, MarginMode
-from bot.venues.base import AccountState, Fill, FundingPayment, Order, OrderRequest, VenueError
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.instruments import Instrument
+from bot.domain.orders import AccountState, Order, OrderRequest, OrderType, Side
 from bot.domain.plan import EntryStyle, HedgePlan
-from bot.venues.base import AccountState, Order, OrderRequest, OrderType, Side
 
 CLIENT_ID_PREFIX = "hb"
 # The role letter right after the prefix: what an order of ours is for.

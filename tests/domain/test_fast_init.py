@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.domain.fast_init import positional_constructor
-from bot.domain.features import NEUTRAL_FEATURES
+from bot.domain.features.tracker import NEUTRAL_FEATURES
 from bot.domain.instruments import builtin_instrument
 from bot.domain.plan import EntryStyle, HedgePlan, StopTranche, make_plan, make_stop_tranche
 from bot.domain.snapshot import (

@@ -63,7 +63,7 @@ def test_too_little_data_gives_the_default() -> None:
 
 
 def test_real_eth_btc_beta_is_plausible(shared_data) -> None:  # type: ignore[no-untyped-def]
-    from bot.domain.features import FeatureTracker
+    from bot.domain.features.tracker import FeatureTracker
     from tests.data_helpers import load_closes
 
     btc = load_closes(shared_data / "binance_BTCUSDT_1h.csv.gz", "2021-01-01", "2021-07-01")

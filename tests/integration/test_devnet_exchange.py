@@ -18,11 +18,12 @@ from bot.config import ExchangeSettings
 from bot.devnet.exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
 from bot.devnet.exchange.server import wall_clock_ms
 from bot.domain import inverse
+from bot.domain.orders import OrderRequest, OrderStatus, OrderType, Side
 from bot.domain.plan import HedgePlan, StopTranche
-from bot.venues.base import AuthFailed, OrderRejected, OrderRequest, OrderStatus, OrderType, Side
-from bot.venues.ccxt_errors import RetryPolicy
-from bot.venues.ccxt_exchange import build_exchange
-from bot.venues.ccxt_venue import CcxtVenue
+from bot.errors import AuthFailed, OrderRejected
+from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.errors import RetryPolicy
+from bot.venues.ccxt.venue import CcxtVenue
 from bot.venues.reconcile import Cancel, Place, ReconcileSettings, reconcile
 
 pytestmark = pytest.mark.integration

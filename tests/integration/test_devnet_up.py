@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devnet.anvil import free_port
+from bot.devnet.chain.anvil import free_port
 
 pytestmark = pytest.mark.integration
 

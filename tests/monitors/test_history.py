@@ -20,9 +20,9 @@ from structlog.testing import capture_logs
 from bot.config import ExchangeSettings
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.server import ExchangeServer
-from bot.domain.features import FeatureTracker
+from bot.domain.features.tracker import FeatureTracker
 from bot.monitors.history import Warmup, collateral_perp, warm_features
-from bot.venues.ccxt_exchange import build_exchange
+from bot.venues.ccxt.client import build_exchange
 
 pytestmark = pytest.mark.integration
 BTC = "BTC/USD:BTC"

@@ -6,9 +6,9 @@ from eth_abi import decode, encode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.devnet.rpc import create_address
-from bot.domain.aave_account import ChainAccountData, EModeCategory, ReserveState, UserReserve, account_health
-from bot.domain.aave_math import ReserveBalance, account_data
+from bot.devnet.chain.rpc import create_address
+from bot.domain.lending.aave_math import ReserveBalance, account_data
+from bot.domain.lending.account import ChainAccountData, EModeCategory, ReserveState, UserReserve, account_health
 from bot.monitors.multicall import AGGREGATE3, Call, decode_aggregate3, encode_aggregate3
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from bot.domain.instruments import builtin_instrument
+from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.paper import EngineSettings, PaperEngine
-from bot.venues.base import OrderRequest, OrderType, Side
 
 BINANCE = builtin_instrument("binancecoinm")
 T0 = 1_600_000_000_000

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from bot.domain.instruments import builtin_instrument
+from bot.domain.orders import OrderRequest, OrderType, Side
+from bot.errors import OrderRejected
 from bot.paper import EngineSettings
-from bot.venues.base import OrderRejected, OrderRequest, OrderType, Side, Venue
+from bot.venues.base import Venue
 from bot.venues.paper import PaperVenue, Quote
 
 BINANCE = builtin_instrument("binancecoinm")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.domain.instruments import builtin_instrument
+from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan, StopTranche
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.paper import EngineSettings, PaperEngine
-from bot.venues.base import OrderRequest, OrderType, Side
 
 BINANCE = builtin_instrument("binancecoinm")
 

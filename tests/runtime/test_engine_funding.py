@@ -11,14 +11,14 @@ import pytest
 
 from bot.domain import inverse
 from bot.domain.instruments import builtin_instrument
+from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
-from bot.engine import Engine
+from bot.journal.aio import AsyncJournal
 from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
+from bot.runtime.engine import Engine
 from bot.runtime.feeds import LendingReading, MarkReading
-from bot.store_async import AsyncJournal
-from bot.venues.base import OrderRequest, OrderType, Side
 from bot.venues.paper import PaperVenue, Quote
 from strategies.base import Strategy, StrategyParams
 

@@ -10,8 +10,14 @@ from bot.runtime.guards import FeedReadings, GuardLimits, check
 
 NOW = 1_700_000_000_000
 HEALTHY = FeedReadings(
-    now_ms=NOW, block_time_ms=NOW - 12_000, btc_mark=60_000.0, btc_mark_ms=NOW - 1_000, previous_btc_mark=59_900.0,
-    collateral_price=3_000.0, previous_collateral_price=2_990.0, oracle_updated_ms=NOW - 600_000,
+    now_ms=NOW,
+    block_time_ms=NOW - 12_000,
+    btc_mark=60_000.0,
+    btc_mark_ms=NOW - 1_000,
+    previous_btc_mark=59_900.0,
+    collateral_price=3_000.0,
+    previous_collateral_price=2_990.0,
+    oracle_updated_ms=NOW - 600_000,
     oracle_btc_usd=60_100.0,
 )
 LIMITS = GuardLimits()

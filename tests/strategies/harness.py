@@ -1,7 +1,7 @@
 """Drives a strategy bar by bar over real hourly data, assuming every plan fills at the close.
 
 Just enough of a world to watch decisions; the full simulation with fees, stops and liquidations is
-the replay (bot/replay.py).
+the replay (bot/backtest/run.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.domain import health
-from bot.domain.features import FeatureTracker
+from bot.domain.features.tracker import FeatureTracker
 from bot.domain.instruments import builtin_instrument
+from bot.domain.lending import health
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import EMPTY_STATE, HedgeView, LendingView, Snapshot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.features import NEUTRAL_FEATURES
+from bot.domain.features.tracker import NEUTRAL_FEATURES
 from bot.domain.instruments import builtin_instrument
 from bot.domain.snapshot import EMPTY_STATE, HedgeView, LendingView, Snapshot, StrategyState
 

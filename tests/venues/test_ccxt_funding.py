@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.venues.base import FundingPayment
-from bot.venues.ccxt_exchange import build_exchange
-from bot.venues.ccxt_venue import CcxtVenue
+from bot.domain.orders import FundingPayment
+from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.venue import CcxtVenue
 from tests.venues.ccxt_stub import Request, stub_network
 from tests.venues.test_ccxt_requests import captured, settings
 

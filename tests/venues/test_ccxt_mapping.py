@@ -8,9 +8,10 @@ import ccxt.async_support as ccxt
 import pytest
 
 from bot.domain.instruments import instrument_from_ccxt_market
-from bot.venues.base import AuthFailed, OrderRejected, OrderStatus, OrderType, RetryableVenueError, VenueError
-from bot.venues.ccxt_errors import RetryPolicy, classify, is_no_change
-from bot.venues.venue_params import BINANCECOINM, DERIBIT, OKX, order_from_ccxt
+from bot.domain.orders import OrderStatus, OrderType
+from bot.errors import AuthFailed, OrderRejected, RetryableVenueError, VenueError
+from bot.venues.ccxt.errors import RetryPolicy, classify, is_no_change
+from bot.venues.ccxt.params import BINANCECOINM, DERIBIT, OKX, order_from_ccxt
 from tests.venues.ccxt_stub import FIXTURES, stub_network
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.config import ExchangeSettings
-from bot.venues.ccxt_exchange import build_exchange
+from bot.venues.ccxt.client import build_exchange
 
 
 @pytest.mark.parametrize("venue", ["binancecoinm", "bybit", "okx", "deribit"])

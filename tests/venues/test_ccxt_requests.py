@@ -16,9 +16,9 @@ from pydantic import SecretStr
 
 from bot.config import ExchangeSettings
 from bot.domain.instruments import Instrument, instrument_from_ccxt_market
-from bot.venues.base import Order, OrderRequest, OrderStatus, OrderType, Side
-from bot.venues.ccxt_exchange import build_exchange
-from bot.venues.venue_params import VENUE_PARAMS
+from bot.domain.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.params import VENUE_PARAMS
 from tests.venues.ccxt_stub import Captured, Request, stub_network
 from tests.venues.expected_requests import EXPECTED_CANCELS, EXPECTED_OPEN_QUERIES, EXPECTED_ORDERS
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.domain import inverse
 from bot.domain.instruments import Instrument
+from bot.domain.orders import Order, OrderStatus, OrderType
 from bot.paper import PaperEngine
-from bot.venues.base import Order, OrderStatus, OrderType
 
 PAIR = "BTCUSD"
 _PLAIN_STATUS = {

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from bot.devnet.exchange import dialect
 from bot.devnet.exchange.auth import AuthError, check_signed
+from bot.domain.orders import Order, OrderType
 from bot.paper.errors import PaperRejected
-from bot.venues.base import Order, OrderType
 
 if TYPE_CHECKING:
     from bot.devnet.exchange.server import ExchangeServer
@@ -242,7 +242,5 @@ def klines(server: ExchangeServer, params: Params) -> list[list[Any]]:
     for start_ms in opens[:limit] if start is not None else opens[-limit:]:
         ps = bars[start_ms]
         o, h, lo, c = ps[0], max(ps), min(ps), ps[-1]
-        out.append(
-            [start_ms, *(dialect.num(x) for x in (o, h, lo, c)), "0", start_ms + 59_999, "0", 0, "0", "0", "0"]
-        )
+        out.append([start_ms, *(dialect.num(x) for x in (o, h, lo, c)), "0", start_ms + 59_999, "0", 0, "0", "0", "0"])
     return out

@@ -20,8 +20,8 @@ from bot.devnet.exchange.routes import (
     _symbol,
 )
 from bot.devnet.exchange.routes import _truthy as truthy
+from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.paper.errors import MarginModeChangeRejected
-from bot.venues.base import OrderRequest, OrderType, Side
 
 if TYPE_CHECKING:
     from bot.devnet.exchange.server import ExchangeServer

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.demo import devnet_settings
-from bot.devnet.anvil import free_port
+from bot.devnet.chain.anvil import free_port
+from bot.devnet.demo import devnet_settings
 from bot.devnet.exchange.server import ExchangeServer
 
 

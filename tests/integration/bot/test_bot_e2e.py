@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from bot.app import assemble
-from bot.devnet.chain import set_price
+from bot.devnet.chain.local import set_price
 from bot.devnet.exchange.server import ExchangeServer
+from bot.domain.orders import OrderType, Side
 from bot.domain.plan import FLAT
-from bot.engine import Engine
-from bot.store import Journal
-from bot.venues.base import OrderType, Side
+from bot.journal.journal import Journal
+from bot.runtime.engine import Engine
 from tests.integration.bot.conftest import bot_settings
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ async def test_drop_hedges_recovery_reduces_restart_sends_nothing_twice(
 async def test_an_order_sent_before_a_crash_is_found_not_resent(
     devnet: dict[str, Any], exchange: ExchangeServer, tmp_path: Path
 ) -> None:
-    from bot.venues.base import OrderRequest
+    from bot.domain.orders import OrderRequest
     from bot.venues.reconcile import client_id
 
     settings = bot_settings(devnet, exchange.url, tmp_path / "bot.sqlite")

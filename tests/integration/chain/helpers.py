@@ -8,9 +8,9 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from bot.devnet.aave_deploy import encode
-from bot.devnet.positions import PositionSpec, fund, open_positions, units
-from bot.devnet.rpc import DevRpc, RpcError
+from bot.devnet.chain.deploy import encode
+from bot.devnet.chain.positions import PositionSpec, fund, open_positions, units
+from bot.devnet.chain.rpc import DevRpc, RpcError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot
 from bot.monitors.rpc import RpcPool
 

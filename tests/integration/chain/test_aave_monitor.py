@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.devnet.aave_deploy import encode
-from bot.devnet.chain import set_answer, set_price
-from bot.devnet.rpc import DevRpc
-from bot.domain import health
+from bot.devnet.chain.deploy import encode
+from bot.devnet.chain.local import set_answer, set_price
+from bot.devnet.chain.rpc import DevRpc
+from bot.domain.lending import health
 from tests.integration.chain.helpers import (
     MAX_UINT,
     account_data,

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.devnet.anvil import Anvil, free_port
+from bot.devnet.chain.anvil import Anvil, free_port
 from bot.errors import UsageError
 
 pytestmark = pytest.mark.integration
 
 PARENT = """
 import sys
-from bot.devnet.anvil import Anvil
+from bot.devnet.chain.anvil import Anvil
 anvil = Anvil(int(sys.argv[1]))
 anvil.start()
 print(anvil.process.pid, flush=True)
@@ -56,8 +56,18 @@ def test_a_busy_port_is_refused(tmp_path: Path) -> None:
             Anvil(running.port).start()
         out = tmp_path / "devnet.json"
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(running.port), "--out", str(out),
-             "--no-exchange"],
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "devnet",
+                "up",
+                "--port",
+                str(running.port),
+                "--out",
+                str(out),
+                "--no-exchange",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -69,8 +79,20 @@ def test_a_busy_port_is_refused(tmp_path: Path) -> None:
 def test_devnet_up_writes_devnet_json_and_stops_on_sigterm(tmp_path: Path) -> None:
     out = tmp_path / "devnet.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(free_port()), "--out", str(out), "--quiet",
-         "--exchange-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "devnet",
+            "up",
+            "--port",
+            str(free_port()),
+            "--out",
+            str(out),
+            "--quiet",
+            "--exchange-port",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.devnet.anvil import free_port
-from bot.devnet.rpc import DevRpc
+from bot.devnet.chain.anvil import free_port
+from bot.devnet.chain.rpc import DevRpc
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,238 @@
+"""What a watched Aave account looks like to the engine, built from raw chain reads (pure, integers in).
+
+The monitor reads integers from the chain and hands them here; this module applies Aave's own rules
+(`aave_math`, incl. e-mode) and returns small frozen values with USD floats for people and strategies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.domain.lending.aave_math import MAX_UINT256, WAD, ReserveBalance, account_data, liquidation_price
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveState:
+    """One reserve of the market at one block."""
+
+    asset: str
+    symbol: str
+    decimals: int
+    price: int  # oracle price, base currency units
+    ltv_bps: int
+    liquidation_threshold_bps: int
+    emode_category: int
+    feed_updated_at: int | None = None  # the feed's latestRoundData updatedAt (s); None if it has none
+
+
+@dataclass(frozen=True, slots=True)
+class EModeCategory:
+    """An e-mode category; `price` is its price source's price, 0 when it has none."""
+
+    category_id: int
+    ltv_bps: int
+    liquidation_threshold_bps: int
+    price: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserReserve:
+    """One account's balances in one reserve (raw units, interest applied)."""
+
+    collateral: int
+    stable_debt: int
+    variable_debt: int
+    used_as_collateral: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChainAccountData:
+    """Pool.getUserAccountData, as returned."""
+
+    total_collateral_base: int
+    total_debt_base: int
+    available_borrows_base: int
+    liquidation_threshold_bps: int
+    ltv_bps: int
+    health_factor_wad: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralPosition:
+    """A collateral reserve of an account, and the oracle price of it that makes the account liquidatable."""
+
+    symbol: str
+    address: str
+    amount: float  # tokens
+    amount_raw: int
+    price_usd: float  # the Aave oracle's price, the one liquidations use
+    price_raw: int
+    liquidation_threshold: float  # fraction, 0.83 for 83 % (the e-mode one when it applies)
+    liquidation_price_usd: float | None  # lowest price keeping HF >= 1, the other prices held; None without debt
+    liquidation_price_raw: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DebtPosition:
+    """A borrowed reserve of an account."""
+
+    symbol: str
+    address: str
+    amount: float  # tokens, stable + variable
+    amount_raw: int
+    price_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHealth:
+    """One account at one block. Do not trade on it when `stale` is set."""
+
+    account: str
+    block_number: int
+    block_timestamp: int
+    stale: bool
+    health_factor: float  # inf without debt
+    health_factor_wad: int
+    total_collateral_usd: float
+    total_debt_usd: float
+    liquidation_threshold: float  # the weighted one, floored to whole bps as on chain
+    emode_category: int
+    collaterals: tuple[CollateralPosition, ...]
+    debts: tuple[DebtPosition, ...]
+    matches_chain: bool  # the replica's totals and HF equal Pool.getUserAccountData's
+
+
+@dataclass(frozen=True, slots=True)
+class PriceCheck:
+    """Whether a reserve's oracle price can be trusted: fresh, and near the exchange's mark if given."""
+
+    symbol: str
+    address: str
+    price_usd: float
+    updated_at: int | None
+    age_s: float | None
+    stale: bool  # older than its heartbeat
+    divergence: float | None  # |oracle - mark| / mark
+    diverged: bool
+
+    @property
+    def flagged(self) -> bool:
+        return self.stale or self.diverged
+
+
+def health_factor_float(health_factor_wad: int) -> float:
+    """The WAD health factor as a float; inf for the no-debt sentinel."""
+    return math.inf if health_factor_wad >= MAX_UINT256 else health_factor_wad / WAD
+
+
+def account_health(
+    account: str,
+    reserves: Sequence[ReserveState],
+    balances: Sequence[UserReserve],
+    chain: ChainAccountData,
+    emode: EModeCategory | None,
+    base_unit: int,
+    block_number: int,
+    block_timestamp: int,
+    stale: bool,
+) -> AccountHealth:
+    """The account's health from its balances, as GenericLogic (v3.0) computes it, with liquidation prices."""
+    rows: list[ReserveBalance] = []
+    for state, bal in zip(reserves, balances, strict=True):
+        in_emode = emode is not None and emode.category_id != 0 and state.emode_category == emode.category_id
+        price = emode.price if in_emode and emode is not None and emode.price else state.price
+        threshold = state.liquidation_threshold_bps
+        if in_emode and emode is not None and threshold != 0:  # the base threshold gates, e-mode's weighs
+            threshold = emode.liquidation_threshold_bps
+        rows.append(
+            ReserveBalance(
+                symbol=state.asset,
+                price=price,
+                decimals=state.decimals,
+                liquidation_threshold_bps=threshold,
+                collateral=bal.collateral,
+                debt=bal.stable_debt + bal.variable_debt,
+                used_as_collateral=bal.used_as_collateral,
+            )
+        )
+    replica = account_data(rows)
+    collaterals = []
+    debts = []
+    for state, row in zip(reserves, rows, strict=True):
+        if row.collateral and row.used_as_collateral and row.liquidation_threshold_bps:
+            liq = liquidation_price(rows, state.asset)
+            collaterals.append(
+                CollateralPosition(
+                    symbol=state.symbol,
+                    address=state.asset,
+                    amount=row.collateral / 10**state.decimals,
+                    amount_raw=row.collateral,
+                    price_usd=row.price / base_unit,
+                    price_raw=row.price,
+                    liquidation_threshold=row.liquidation_threshold_bps / 10_000,
+                    liquidation_price_usd=None if liq is None else liq / base_unit,
+                    liquidation_price_raw=liq,
+                )
+            )
+        if row.debt:
+            debts.append(
+                DebtPosition(state.symbol, state.asset, row.debt / 10**state.decimals, row.debt, row.price / base_unit)
+            )
+    matches = (
+        replica.total_collateral_base == chain.total_collateral_base
+        and replica.total_debt_base == chain.total_debt_base
+        and replica.current_liquidation_threshold_bps == chain.liquidation_threshold_bps
+        and replica.health_factor_wad == chain.health_factor_wad
+    )
+    return AccountHealth(
+        account=account,
+        block_number=block_number,
+        block_timestamp=block_timestamp,
+        stale=stale,
+        # The chain's own figures are the ones reported; the replica is there for the liquidation prices.
+        health_factor=health_factor_float(chain.health_factor_wad),
+        health_factor_wad=chain.health_factor_wad,
+        total_collateral_usd=chain.total_collateral_base / base_unit,
+        total_debt_usd=chain.total_debt_base / base_unit,
+        liquidation_threshold=chain.liquidation_threshold_bps / 10_000,
+        emode_category=emode.category_id if emode else 0,
+        collaterals=tuple(collaterals),
+        debts=tuple(debts),
+        matches_chain=matches,
+    )
+
+
+def check_price(
+    state: ReserveState,
+    base_unit: int,
+    now_s: float,
+    heartbeat_s: float,
+    mark_usd: float | None = None,
+    max_divergence: float | None = None,
+) -> PriceCheck:
+    """Flags a reserve's oracle price older than `heartbeat_s` or further than `max_divergence` from `mark_usd`."""
+    price_usd = state.price / base_unit
+    age = None if state.feed_updated_at is None else max(0.0, now_s - state.feed_updated_at)
+    divergence = None
+    if mark_usd is not None and mark_usd > 0:
+        divergence = abs(price_usd - mark_usd) / mark_usd
+    return PriceCheck(
+        symbol=state.symbol,
+        address=state.asset,
+        price_usd=price_usd,
+        updated_at=state.feed_updated_at,
+        age_s=age,
+        stale=age is not None and age > heartbeat_s,
+        divergence=divergence,
+        diverged=divergence is not None and max_divergence is not None and divergence > max_divergence,
+    )
+
+
+def marks_by_symbol(marks_usd: Mapping[str, float] | None, symbol: str) -> float | None:
+    """The exchange mark for `symbol`, matching case-insensitively."""
+    if not marks_usd:
+        return None
+    lowered = {k.upper(): v for k, v in marks_usd.items()}
+    return lowered.get(symbol.upper())

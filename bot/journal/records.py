@@ -1,0 +1,145 @@
+"""The journal's records: the frozen values Journal writes and reads back."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, fields
+from enum import StrEnum
+
+from bot.domain import inverse
+
+# FundingPayment is the venue's value, journaled as it comes; re-exported for the journal's callers.
+from bot.domain.orders import FundingPayment as FundingPayment
+from bot.domain.orders import OrderRequest
+from bot.domain.plan import HedgePlan
+from bot.domain.snapshot import Snapshot, StrategyState
+from bot.journal.codec import request_from_dict
+
+
+class OrderState(StrEnum):
+    INTENT = "intent"  # recorded before sending; may or may not have reached the venue
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    NOT_SENT = "not_sent"  # looked up after a crash: the venue never got it
+
+    @property
+    def live(self) -> bool:
+        return self in (OrderState.INTENT, OrderState.OPEN)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSummary:
+    """The figures of a snapshot worth keeping: what `hedgebot status` shows when the bot is down."""
+
+    ts_ms: int
+    health_factor: float
+    liquidation_price_usd: float
+    distance_to_liquidation: float
+    collateral_asset: str
+    collateral_price_usd: float
+    debt_usd: float
+    btc_price: float
+    hedge_contracts: int  # signed: negative is short
+    hedge_entry_price: float
+    hedge_equity_btc: float
+    funding_rate_8h: float
+    hedge_pnl_btc: float = 0.0  # unrealised, at btc_price
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> SnapshotSummary:
+        lending, hedge = snap.lending, snap.hedge
+        return cls(
+            ts_ms=snap.now_ms,
+            health_factor=lending.health_factor,
+            liquidation_price_usd=lending.liquidation_price_usd,
+            distance_to_liquidation=lending.distance_to_liquidation,
+            collateral_asset=lending.collateral_asset,
+            collateral_price_usd=lending.collateral_price_usd,
+            debt_usd=lending.debt_usd,
+            btc_price=snap.btc_price,
+            hedge_contracts=hedge.contracts,
+            hedge_entry_price=hedge.entry_price,
+            hedge_equity_btc=hedge.equity_btc,
+            funding_rate_8h=snap.funding_rate_8h,
+            hedge_pnl_btc=inverse.pnl_btc(
+                hedge.contracts, snap.instrument.contract_size_usd, hedge.entry_price, snap.btc_price
+            )
+            if hedge.contracts
+            else 0.0,
+        )
+
+
+SNAPSHOT_COLUMNS = tuple(f.name for f in fields(SnapshotSummary))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    seq: int
+    ts_ms: int
+    strategy: str
+    plan: HedgePlan
+    snapshot_id: int | None
+
+    @property
+    def reason(self) -> str:
+        return self.plan.reason
+
+
+@dataclass(frozen=True, slots=True)
+class SavedStrategyState:
+    decision_seq: int
+    strategy: str
+    state: StrategyState
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """An order recorded before it was sent and never acknowledged: look it up by client id."""
+
+    client_id: str
+    decision_seq: int | None
+    request: OrderRequest
+    recorded_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    client_id: str
+    decision_seq: int | None
+    request: OrderRequest
+    state: OrderState
+    venue_id: str | None
+    filled_contracts: int
+    average_price: float | None
+    detail: str
+    created_ms: int
+    updated_ms: int
+
+
+ORDER_COLUMNS = (
+    "client_id, decision_seq, request_json, state, venue_id, filled_contracts, average_price, detail, "
+    "created_ms, updated_ms"
+)
+
+
+def order_record_from_row(row: sqlite3.Row) -> OrderRecord:
+    return OrderRecord(
+        client_id=row["client_id"],
+        decision_seq=row["decision_seq"],
+        request=request_from_dict(json.loads(row["request_json"])),
+        state=OrderState(row["state"]),
+        venue_id=row["venue_id"],
+        filled_contracts=row["filled_contracts"],
+        average_price=row["average_price"],
+        detail=row["detail"],
+        created_ms=row["created_ms"],
+        updated_ms=row["updated_ms"],
+    )
+
+
+def nan_if_null(value: float | None) -> float:
+    # SQLite stores NaN as NULL; read it back as NaN so a summary round-trips.
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,132 @@
+"""When to tell a person: health-factor levels, hedge changes, stale feeds, errors. Pure.
+
+Rules take the previous AlertState and return the next one with the alerts to send, so the engine
+keeps one value and a replay can run them over a year of bars. Delivery, rate limits and
+deduplication by `Alert.key` are bot/ops/alerts.py's job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from bot.domain.alerts import Alert, AlertKind, Severity
+from bot.domain.orders import Fill
+from bot.venues.reconcile import STOP, role_of
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """What the rules remember between evaluations."""
+
+    breached_levels: frozenset[float] = frozenset()
+    stale_feeds: frozenset[str] = frozenset()
+
+
+Evaluation = tuple[AlertState, list[Alert]]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """Alert policy. `hysteresis` (HF units) stops a health factor hovering at a level from flapping."""
+
+    health_levels: tuple[float, ...] = (1.3, 1.15, 1.05)
+    hysteresis: float = 0.02
+    _sorted: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if any(not math.isfinite(level) or level <= 1.0 for level in self.health_levels):
+            raise ValueError(f"health levels must be finite and above 1.0, got {self.health_levels}")
+        if self.hysteresis < 0:
+            raise ValueError(f"hysteresis must be zero or positive, got {self.hysteresis}")
+        object.__setattr__(self, "_sorted", tuple(sorted(set(self.health_levels))))
+
+    @classmethod
+    def of(cls, levels: Sequence[float], hysteresis: float = 0.02) -> AlertRules:
+        return cls(tuple(levels), hysteresis)
+
+    def on_health(self, state: AlertState, health_factor: float, now_ms: int) -> Evaluation:
+        """Alerts when the HF falls below a level, and when it climbs back above it by the hysteresis."""
+        if math.isnan(health_factor):
+            return state, []
+        alerts: list[Alert] = []
+        newly = [lv for lv in self._sorted if health_factor < lv and lv not in state.breached_levels]
+        recovered = [lv for lv in state.breached_levels if health_factor >= lv + self.hysteresis]
+        breached = (state.breached_levels | frozenset(newly)) - frozenset(recovered)
+        if newly:
+            # A gap through several levels is one alert, about the worst one crossed.
+            level = min(newly)
+            severity = Severity.CRITICAL if level == self._sorted[0] else Severity.WARNING
+            alerts.append(
+                Alert(
+                    AlertKind.HEALTH,
+                    f"health-below-{level:g}",
+                    severity,
+                    f"health factor {health_factor:.3f} fell below {level:g}",
+                    now_ms,
+                )
+            )
+        if recovered:
+            level = max(recovered)
+            alerts.append(
+                Alert(
+                    AlertKind.HEALTH,
+                    f"health-above-{level:g}",
+                    Severity.INFO,
+                    f"health factor {health_factor:.3f} is back above {level:g}",
+                    now_ms,
+                )
+            )
+        return replace(state, breached_levels=breached), alerts
+
+    def on_position(
+        self, short_before: int, short_after: int, price: float, now_ms: int, reason: str = ""
+    ) -> list[Alert]:
+        """An alert when the hedge (short contracts) was placed, resized or closed."""
+        if short_before == short_after:
+            return []
+        why = f" ({reason})" if reason else ""
+        if short_before == 0:
+            event, text = "placed", f"hedge placed: short {short_after} contracts at {price:,.1f}{why}"
+        elif short_after == 0:
+            event, text = "closed", f"hedge closed: was short {short_before} contracts, mark {price:,.1f}{why}"
+        else:
+            event = "resized"
+            text = f"hedge resized: short {short_before} -> {short_after} contracts at {price:,.1f}{why}"
+        return [Alert(AlertKind.HEDGE, f"hedge-{event}-{short_after}", Severity.INFO, text, now_ms)]
+
+    def on_fill(self, fill: Fill, now_ms: int) -> list[Alert]:
+        """An alert when a protective stop filled: the hedge was stopped out."""
+        if role_of(fill.client_id) != STOP:
+            return []
+        return [
+            Alert(
+                AlertKind.HEDGE,
+                f"hedge-stopped-{fill.client_id}",
+                Severity.WARNING,
+                f"hedge stopped out: bought back {fill.contracts} contracts at {fill.price:,.1f}",
+                now_ms,
+            )
+        ]
+
+    def on_feed(self, state: AlertState, feed: str, age_s: float, max_age_s: float, now_ms: int) -> Evaluation:
+        """An alert when `feed` goes stale (older than `max_age_s`), and one when it is fresh again."""
+        stale = age_s > max_age_s
+        if stale and feed not in state.stale_feeds:
+            alert = Alert(
+                AlertKind.FEED,
+                f"feed-stale-{feed}",
+                Severity.WARNING,
+                f"feed {feed} is stale: last update {age_s:.0f} s ago (limit {max_age_s:g} s); trading paused",
+                now_ms,
+            )
+            return replace(state, stale_feeds=state.stale_feeds | {feed}), [alert]
+        if not stale and feed in state.stale_feeds:
+            alert = Alert(AlertKind.FEED, f"feed-fresh-{feed}", Severity.INFO, f"feed {feed} is fresh again", now_ms)
+            return replace(state, stale_feeds=state.stale_feeds - {feed}), [alert]
+        return state, []
+
+    def on_error(self, what: str, detail: str, now_ms: int) -> Alert:
+        """A critical alert for an error a person must act on (auth failure, halt, rejected stop)."""
+        return Alert(AlertKind.ERROR, f"error-{what}", Severity.CRITICAL, f"{what}: {detail}", now_ms)

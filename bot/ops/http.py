@@ -1,0 +1,157 @@
+"""The status endpoint: `GET /status` (JSON), `GET /metrics` (Prometheus) and `POST /kill`, on aiohttp.
+
+Bound to 127.0.0.1 by default. Bound anywhere else it refuses to start without a bearer token,
+because /kill halts trading and /status shows the position. When a token is set it is required on
+every route, loopback or not. `POST /kill` also insists on a JSON content type: a web page the
+operator happens to visit cannot send one cross-origin without a CORS preflight, which this server
+never grants, so a browser cannot be tricked into halting the bot.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.log import get_logger, register_secrets
+from bot.ops.kill import KillSwitch
+from bot.ops.metrics import CONTENT_TYPE, Metrics
+from bot.ops.status import BotStatus
+
+log = get_logger("hedgebot.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name or "" (every interface): assume reachable from outside
+
+
+class StatusServer:
+    """Serves the engine's BotStatus, its Metrics, and the kill switch."""
+
+    def __init__(
+        self,
+        status: BotStatus,
+        metrics: Metrics,
+        kill: KillSwitch,
+        host: str = "127.0.0.1",
+        port: int = 8780,
+        token: str | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        if not is_loopback(host) and not token:
+            raise ConfigError(
+                f"HEDGEBOT_HTTP_HOST={host} is reachable from other machines: set HEDGEBOT_HTTP_TOKEN "
+                "(the status endpoint asks for it as a bearer token) or bind 127.0.0.1"
+            )
+        if token:
+            register_secrets([token])
+        self.status = status
+        self.metrics = metrics
+        self.kill = kill
+        self.host = host
+        self.port = port
+        self._token = token.encode() if token else None
+        self._clock_ms = clock_ms
+        self._runner: web.AppRunner | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        status: BotStatus,
+        metrics: Metrics,
+        kill: KillSwitch,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> StatusServer:
+        token = settings.http_token.get_secret_value() if settings.http_token else None
+        return cls(status, metrics, kill, settings.http_host, settings.http_port, token, clock_ms)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> int:
+        """Bind and serve; return the port (the real one when asked for port 0)."""
+        app = web.Application(middlewares=[self._auth])
+        app.router.add_get("/status", self._status)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_post("/kill", self._kill)
+        # No access log: Prometheus scrapes every few seconds and would drown the bot's own lines.
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                f"cannot serve status on {self.host}:{self.port}: {exc.strerror or exc}; "
+                "change HEDGEBOT_HTTP_PORT, or set it to 0 to turn the endpoint off"
+            ) from None
+        self.port = int(self._runner.addresses[0][1])
+        log.info("status endpoint up", url=self.url, token_required=self._token is not None)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self._token is not None:
+            given = request.headers.get("Authorization", "")
+            scheme, _, value = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), self._token):
+                return web.json_response(
+                    {"error": "a bearer token is required (HEDGEBOT_HTTP_TOKEN)"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="hedgebot"'},
+                )
+        return await handler(request)
+
+    async def _status(self, request: web.Request) -> web.Response:
+        doc = self.status.to_json(self._clock_ms())
+        doc["kill_requested"] = self.kill.requested
+        return web.json_response(doc)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def _kill(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return web.json_response({"error": "POST /kill wants Content-Type: application/json"}, status=415)
+        reason = "kill requested over HTTP"
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except json.JSONDecodeError:
+                return web.json_response({"error": "the body is not JSON"}, status=400)
+            if isinstance(body, dict) and body.get("reason"):
+                reason = str(body["reason"])[:500]
+        already = self.kill.requested
+        req = self.kill.trigger(reason, "http", self._clock_ms())
+        log.warning("kill requested", source="http", reason=req.reason, already=already)
+        return web.json_response(
+            {"killed": True, "reason": req.reason, "source": req.source, "ts_ms": req.ts_ms, "already": already},
+            status=202,
+        )

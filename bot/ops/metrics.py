@@ -1,0 +1,97 @@
+"""Prometheus metrics: gauges read from the status board at scrape time, counters and latencies the engine feeds.
+
+Gauges come from BotStatus when Prometheus scrapes, so the engine updates one thing (the board) and
+the two views can never disagree. Each Metrics has its own registry, not the process-global one, so
+tests and a replay can build as many as they like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bot.ops.alerts import AlertStats
+from bot.ops.status import BotStatus
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Decision and order latencies of interest are milliseconds to a second (the target p99 is 250 ms).
+_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class _StatusCollector(Collector):
+    def __init__(self, status: BotStatus, clock_ms: Callable[[], int], alert_stats: AlertStats | None) -> None:
+        self._status = status
+        self._clock_ms = clock_ms
+        self._alert_stats = alert_stats
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._status
+        yield GaugeMetricFamily("hedgebot_halted", "1 while trading is halted", value=float(s.halted))
+        if s.position is not None:
+            p = s.position
+            yield GaugeMetricFamily("hedgebot_health_factor", "Aave health factor", value=p.health_factor)
+            yield GaugeMetricFamily(
+                "hedgebot_liquidation_price_usd", "collateral price at liquidation (USD)", value=p.liquidation_price_usd
+            )
+            yield GaugeMetricFamily(
+                "hedgebot_liquidation_distance_ratio",
+                "fractional fall of the collateral price to liquidation",
+                value=p.distance_to_liquidation,
+            )
+        if s.hedge is not None:
+            h = s.hedge
+            yield GaugeMetricFamily("hedgebot_hedge_contracts", "signed hedge position (contracts)", value=h.contracts)
+            yield GaugeMetricFamily("hedgebot_hedge_pnl_btc", "unrealised hedge PnL (BTC)", value=h.pnl_btc)
+            yield GaugeMetricFamily("hedgebot_hedge_pnl_usd", "unrealised hedge PnL (USD)", value=h.pnl_usd)
+            yield GaugeMetricFamily(
+                "hedgebot_funding_paid_btc", "funding paid by the hedge (BTC)", value=h.funding_paid_btc
+            )
+        if s.last_decision is not None:
+            yield GaugeMetricFamily(
+                "hedgebot_last_decision_seq", "sequence number of the last decision", value=s.last_decision.seq
+            )
+        now_ms = self._clock_ms()
+        ages = GaugeMetricFamily("hedgebot_feed_age_seconds", "seconds since the feed's last update", labels=["feed"])
+        for name, feed in s.feeds.items():
+            ages.add_metric([name], (now_ms - feed.last_update_ms) / 1000)
+        yield ages
+        if self._alert_stats is not None:
+            a = self._alert_stats
+            alerts = GaugeMetricFamily("hedgebot_alerts", "alerts handled since start, by outcome", labels=["outcome"])
+            for outcome, count in (
+                ("sent", a.sent),
+                ("failed", a.failed),
+                ("suppressed", a.suppressed),
+                ("dropped", a.dropped),
+            ):
+                alerts.add_metric([outcome], count)
+            yield alerts
+
+
+class Metrics:
+    """Everything `/metrics` exports. The engine calls `decision`, `order` and the `*_seconds` observers."""
+
+    def __init__(self, status: BotStatus, clock_ms: Callable[[], int], alert_stats: AlertStats | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_StatusCollector(status, clock_ms, alert_stats))
+        self.decisions = Counter("hedgebot_decisions", "decisions made", registry=self.registry)
+        self.orders = Counter("hedgebot_orders", "orders sent, by outcome", ["outcome"], registry=self.registry)
+        self.decision_seconds = Histogram(
+            "hedgebot_decision_seconds",
+            "from the triggering event to the plan's actions sent",
+            buckets=_LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.order_ack_seconds = Histogram(
+            "hedgebot_order_ack_seconds",
+            "from sending an order to the venue's acknowledgement",
+            buckets=_LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,222 @@
+"""The bot's status: a board the engine updates, and the one JSON shape `GET /status` and `hedgebot status` show.
+
+The same shape is built from the journal when the bot is not running, so a person (or a script) reads
+one format whichever source answered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.domain.orders import AccountState, is_protective_stop
+from bot.domain.plan import HedgePlan
+from bot.domain.snapshot import Snapshot
+from bot.journal.journal import Journal, OrderState
+from bot.ops.output import jsonable
+
+
+@dataclass(frozen=True, slots=True)
+class PositionStatus:
+    """The lending position."""
+
+    health_factor: float
+    liquidation_price_usd: float  # of the hedged collateral
+    collateral_asset: str
+    collateral_price_usd: float
+    distance_to_liquidation: float  # fractional fall of the collateral price to liquidation
+    debt_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopStatus:
+    price: float
+    contracts: int
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeStatus:
+    """The futures leg."""
+
+    contracts: int  # signed: negative is short
+    entry_price: float
+    mark_price: float
+    pnl_btc: float  # unrealised
+    funding_paid_btc: float  # positive: the short paid funding; negative: it received
+    stops: tuple[StopStatus, ...] = ()
+
+    @property
+    def pnl_usd(self) -> float:
+        return self.pnl_btc * self.mark_price
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionStatus:
+    seq: int
+    ts_ms: int
+    strategy: str
+    target_contracts: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    last_update_ms: int
+    max_age_s: float
+
+
+@dataclass
+class BotStatus:
+    """What the engine shows the world. The engine replaces whole frozen parts; readers never see half an update."""
+
+    mode: str = "dry-run"
+    started_ms: int = 0
+    position: PositionStatus | None = None
+    hedge: HedgeStatus | None = None
+    last_decision: DecisionStatus | None = None
+    feeds: dict[str, FeedStatus] = field(default_factory=dict)
+    halted: bool = False
+    halt_reason: str | None = None
+
+    def feed_seen(self, name: str, ts_ms: int, max_age_s: float) -> None:
+        self.feeds[name] = FeedStatus(ts_ms, max_age_s)
+
+    def observe_snapshot(self, snap: Snapshot) -> None:
+        """Take the lending position from the snapshot a decision was made on."""
+        lending = snap.lending
+        self.position = PositionStatus(
+            lending.health_factor,
+            lending.liquidation_price_usd,
+            lending.collateral_asset,
+            lending.collateral_price_usd,
+            lending.distance_to_liquidation,
+            lending.debt_usd,
+        )
+
+    def observe_account(self, account: AccountState, funding_paid_btc: float) -> None:
+        """Take the hedge from the venue's account read: position, PnL and our resting protective stops."""
+        stops = tuple(
+            StopStatus(o.trigger_price, o.contracts - o.filled_contracts)
+            for o in account.open_orders
+            if is_protective_stop(o.type, o.side, o.reduce_only) and o.trigger_price is not None
+        )
+        pos = account.position
+        self.hedge = HedgeStatus(
+            pos.contracts, pos.entry_price, account.mark_price, pos.unrealized_pnl_btc, funding_paid_btc, stops
+        )
+
+    def observe_decision(self, seq: int, ts_ms: int, strategy: str, plan: HedgePlan) -> None:
+        self.last_decision = DecisionStatus(seq, ts_ms, strategy, plan.contracts, plan.reason)
+
+    def halt(self, reason: str) -> None:
+        self.halted, self.halt_reason = True, reason
+
+    def resume(self) -> None:
+        self.halted, self.halt_reason = False, None
+
+    def to_json(self, now_ms: int, source: str = "http") -> dict[str, Any]:
+        """The status document at `now_ms` (feed ages are computed now, not when they were stored)."""
+        return status_document(
+            source=source,
+            now_ms=now_ms,
+            mode=self.mode,
+            started_ms=self.started_ms,
+            halted=self.halted,
+            halt_reason=self.halt_reason,
+            position=self.position,
+            hedge=self.hedge,
+            last_decision=self.last_decision,
+            feeds=self.feeds,
+        )
+
+
+def status_document(
+    *,
+    source: str,
+    now_ms: int,
+    mode: str | None,
+    started_ms: int | None,
+    halted: bool | None,
+    halt_reason: str | None,
+    position: PositionStatus | None,
+    hedge: HedgeStatus | None,
+    last_decision: DecisionStatus | None,
+    feeds: Mapping[str, FeedStatus],
+) -> dict[str, Any]:
+    hedge_doc: dict[str, Any] | None = None
+    if hedge is not None:
+        hedge_doc = asdict(hedge)
+        hedge_doc["pnl_usd"] = hedge.pnl_usd
+    doc: dict[str, Any] = jsonable(
+        {
+            "source": source,
+            "now_ms": now_ms,
+            "mode": mode,
+            "started_ms": started_ms,
+            "halted": halted,
+            "halt_reason": halt_reason,
+            "position": None if position is None else asdict(position),
+            "hedge": hedge_doc,
+            "last_decision": None if last_decision is None else asdict(last_decision),
+            "feeds": {
+                name: {
+                    "age_s": (now_ms - f.last_update_ms) / 1000,
+                    "max_age_s": f.max_age_s,
+                    "stale": (now_ms - f.last_update_ms) / 1000 > f.max_age_s,
+                }
+                for name, f in feeds.items()
+            },
+        }
+    )
+    return doc
+
+
+def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:
+    """The status document as the journal last saw it: the bot's latest snapshot, decision, stops and funding."""
+    snap = journal.latest_snapshot()
+    decision = journal.latest_decision()
+    position = hedge = None
+    feeds: dict[str, FeedStatus] = {}
+    if snap is not None:
+        position = PositionStatus(
+            snap.health_factor,
+            snap.liquidation_price_usd,
+            snap.collateral_asset,
+            snap.collateral_price_usd,
+            snap.distance_to_liquidation,
+            snap.debt_usd,
+        )
+        stops = tuple(
+            StopStatus(o.request.trigger_price or math.nan, o.request.contracts - o.filled_contracts)
+            for o in journal.orders(states=[OrderState.OPEN])
+            if is_protective_stop(o.request.type, o.request.side, o.request.reduce_only)
+        )
+        hedge = HedgeStatus(
+            contracts=snap.hedge_contracts,
+            entry_price=snap.hedge_entry_price,
+            mark_price=snap.btc_price,
+            pnl_btc=snap.hedge_pnl_btc,
+            funding_paid_btc=-journal.funding_total_btc(),
+            stops=stops,
+        )
+        # With the bot down, the only freshness known is the journal's newest snapshot.
+        feeds["journal snapshot"] = FeedStatus(snap.ts_ms, math.inf)
+    last = (
+        None
+        if decision is None
+        else DecisionStatus(decision.seq, decision.ts_ms, decision.strategy, decision.plan.contracts, decision.reason)
+    )
+    return status_document(
+        source="journal",
+        now_ms=now_ms,
+        mode=None,
+        started_ms=None,
+        halted=None,
+        halt_reason=None,
+        position=position,
+        hedge=hedge,
+        last_decision=last,
+        feeds=feeds,
+    )

@@ -1,0 +1,308 @@
+"""The live venue: the Venue interface on ccxt.async_support for the BTC inverse perpetual.
+
+Every call goes through `_call`, which retries network trouble with back-off and maps the rest of
+ccxt's exceptions to OrderRejected / AuthFailed. `place` is idempotent by client id: it looks the id
+up before every send, so a retry after a timeout, or a restart, finds the order that already landed
+instead of doubling it. Secrets never reach a log line: only ccxt's messages (which carry no keys)
+and our own words are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import ccxt.async_support as ccxt
+import structlog
+
+from bot.config import ExchangeSettings
+from bot.domain.instruments import Instrument, InstrumentError, instrument_from_ccxt_market
+from bot.domain.orders import (
+    FLAT_POSITION,
+    AccountState,
+    Fill,
+    FundingPayment,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
+from bot.errors import RetryableVenueError, VenueError
+from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.errors import RetryPolicy, classify, is_gone, is_no_change
+from bot.venues.ccxt.funding import fetch_funding_raw, payments_from_raw
+from bot.venues.ccxt.params import VENUE_PARAMS, VenueParams, order_from_ccxt
+
+SYMBOL = "BTC/USD:BTC"
+DEFAULT_RETRY = RetryPolicy()
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+
+class CcxtVenue:
+    """One ccxt exchange, one instrument (BTC/USD:BTC), one account."""
+
+    def __init__(
+        self,
+        settings: ExchangeSettings,
+        *,
+        testnet: bool = False,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        exchange: Any = None,
+        symbol: str = SYMBOL,
+    ) -> None:
+        self.settings = settings
+        self.params: VenueParams = VENUE_PARAMS[settings.id]
+        self.exchange = exchange if exchange is not None else build_exchange(settings, testnet)
+        self.symbol = symbol
+        self.retry = retry
+        self._instrument: Instrument | None = None
+        self._known: dict[str, Order] = {}  # client id -> last seen, for cancel and fills
+
+    @property
+    def instrument(self) -> Instrument:
+        if self._instrument is None:
+            raise VenueError("the venue is not connected: await connect() first")
+        return self._instrument
+
+    async def _call(self, action: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """fn(), retried on network trouble; any other ccxt error raised as the VenueError it means."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return await fn()
+            except ccxt.BaseError as exc:
+                err = classify(exc, action)
+                if not isinstance(err, RetryableVenueError) or attempt == self.retry.attempts:
+                    raise err from exc
+                if isinstance(exc, ccxt.InvalidNonce):
+                    # Our clock drifted from the venue's: measure the offset before resending.
+                    self.exchange.options["adjustForTimeDifference"] = True
+                    await self.exchange.load_time_difference()
+                delay = self.retry.delay_s(attempt)
+                log.warning("venue call failed, retrying", action=action, attempt=attempt, delay_s=delay, err=str(err))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    async def connect(self) -> Instrument:
+        markets = await self._call("load markets", self.exchange.load_markets)
+        if self.symbol not in markets:
+            raise VenueError(f"{self.settings.id} has no market {self.symbol}")
+        try:
+            self._instrument = instrument_from_ccxt_market(self.settings.id, markets[self.symbol])
+        except InstrumentError as exc:
+            raise VenueError(str(exc)) from exc
+        return self._instrument
+
+    async def configure(self, leverage: float, margin_mode: str) -> None:
+        ex, p = self.exchange, self.params
+        if p.sets_margin_mode:
+            await self._setting("set margin mode", lambda: ex.set_margin_mode(margin_mode, self.symbol, {}))
+        if p.sets_leverage:
+            extra = {p.leverage_margin_mode_param: margin_mode} if p.leverage_margin_mode_param else {}
+            await self._setting("set leverage", lambda: ex.set_leverage(leverage, self.symbol, extra))
+
+    async def _setting(self, action: str, fn: Callable[[], Awaitable[Any]]) -> None:
+        async def call() -> Any:
+            try:
+                return await fn()
+            except ccxt.BaseError as exc:
+                if is_no_change(exc):  # already set: the state we want
+                    return None
+                raise
+
+        await self._call(action, call)
+
+    async def _orders(self, method: str, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        fetch = getattr(self.exchange, method)
+        result: list[dict[str, Any]] = await self._call(method, lambda: fetch(self.symbol, None, None, dict(query)))
+        return result
+
+    async def open_orders(self) -> list[Order]:
+        """Every open order (plain and conditional) on the instrument."""
+        seen: dict[str, Order] = {}
+        for query in self.params.open_order_queries:
+            raws = await self._orders("fetch_open_orders", query)
+            for raw in raws:
+                order = order_from_ccxt(self.params, self.instrument, raw)
+                seen[order.venue_id] = order
+        for order in seen.values():
+            if order.client_id:
+                self._known[order.client_id] = order
+        return list(seen.values())
+
+    async def position(self) -> Position:
+        return (await self._position_and_mark())[0]
+
+    async def _position_and_mark(self) -> tuple[Position, float | None]:
+        """The position, and the mark price where the venue reports it with positions (Binance does)."""
+        raws = await self._call("fetch positions", lambda: self.exchange.fetch_positions([self.symbol]))
+        mark: float | None = None
+        for raw in raws:
+            if raw.get("symbol") != self.symbol:
+                continue
+            mark = float(raw["markPrice"]) if raw.get("markPrice") else mark
+            if not raw.get("contracts"):
+                continue
+            # ccxt's position "contracts" is the venue's own amount: contracts, or USD on Deribit.
+            contracts = self.instrument.contracts_from_venue_amount(float(raw["contracts"]))
+            sign = -1 if raw.get("side") == "short" else 1
+            liq = raw.get("liquidationPrice")
+            return (
+                Position(
+                    contracts=sign * abs(contracts),
+                    entry_price=float(raw.get("entryPrice") or 0.0),
+                    unrealized_pnl_btc=float(raw.get("unrealizedPnl") or 0.0),
+                    liquidation_price=float(liq) if liq else None,
+                    leverage=float(raw["leverage"]) if raw.get("leverage") else None,
+                ),
+                mark,
+            )
+        return FLAT_POSITION, mark
+
+    async def mark_price(self) -> float:
+        if self.params.mark_price_method == "fetch_mark_price":
+            raw = await self._call("fetch mark price", lambda: self.exchange.fetch_mark_price(self.symbol))
+        else:
+            raw = await self._call("fetch ticker", lambda: self.exchange.fetch_ticker(self.symbol))
+        mark = raw.get("markPrice") or (raw.get("info") or {}).get("markPrice")
+        if not mark:
+            raise VenueError(f"{self.settings.id} gave no mark price for {self.symbol}")
+        return float(mark)
+
+    async def account(self) -> AccountState:
+        balance, (position, mark), orders = await asyncio.gather(
+            self._call("fetch balance", self.exchange.fetch_balance),
+            self._position_and_mark(),
+            self.open_orders(),
+        )
+        if mark is None:
+            # Only where positions do not carry it: the mark is a heavy read (weight 10 on Binance).
+            mark = await self.mark_price()
+        total = float((balance.get("total") or {}).get("BTC") or 0.0)
+        wallet = total - position.unrealized_pnl_btc if self.params.balance_total_is_equity else total
+        return AccountState(wallet_btc=wallet, position=position, open_orders=tuple(orders), mark_price=mark)
+
+    async def find(self, client_id: str, conditional: bool | None = None) -> Order | None:
+        """The order with `client_id`, open or done, or None when the venue never saw it.
+
+        `conditional` says which book to look in where the venue keeps two (Binance's order and
+        algoOrder); None looks in both.
+        """
+        if self.params.fetches_by_client_id:
+            for algo in (False, True) if conditional is None else (conditional,):
+                found = await self._fetch_by_client_id(client_id, algo)
+                if found is not None:
+                    return found
+            return None
+        for order in await self.open_orders():
+            if order.client_id == client_id:
+                return order
+        for query in self.params.open_order_queries:
+            raws = await self._orders("fetch_closed_orders", query)
+            for raw in raws:
+                if self.params.client_id_of(raw) == client_id:
+                    return order_from_ccxt(self.params, self.instrument, raw)
+        return None
+
+    async def _fetch_by_client_id(self, client_id: str, algo: bool) -> Order | None:
+        extra: dict[str, Any] = {"clientAlgoId": client_id, "trigger": True} if algo else {"clientOrderId": client_id}
+
+        async def fetch() -> Any:
+            try:
+                return await self.exchange.fetch_order(None, self.symbol, extra)
+            except ccxt.BaseError as exc:
+                if is_gone(exc):
+                    return None
+                raise
+
+        raw = await self._call("fetch order by client id", fetch)
+        return order_from_ccxt(self.params, self.instrument, raw) if raw else None
+
+    async def place(self, order: OrderRequest) -> Order:
+        conditional = order.type is OrderType.STOP_MARKET
+        call = self.params.create_call(self.instrument, order, self.settings.margin_mode)
+        for attempt in range(1, self.retry.attempts + 1):
+            existing = await self.find(order.client_id, conditional)
+            if existing is not None:
+                self._known[order.client_id] = existing
+                return existing
+            try:
+                raw = await self.exchange.create_order(
+                    self.symbol, call.type, call.side, call.amount, call.price, dict(call.params)
+                )
+            except ccxt.BaseError as exc:
+                err = classify(exc, f"place {order.client_id}")
+                if not isinstance(err, RetryableVenueError) or attempt == self.retry.attempts:
+                    raise err from exc
+                log.warning("order send failed, looking it up before resending", client_id=order.client_id)
+                await asyncio.sleep(self.retry.delay_s(attempt))
+                continue
+            placed = order_from_ccxt(self.params, self.instrument, raw)
+            placed = _fill_gaps(placed, order)
+            self._known[order.client_id] = placed
+            return placed
+        raise AssertionError("unreachable")
+
+    async def cancel(self, client_id: str) -> None:
+        order = self._known.get(client_id)
+        if order is None or order.status is not OrderStatus.OPEN:
+            order = next((o for o in await self.open_orders() if o.client_id == client_id), None)
+        if order is None:
+            return  # already gone
+
+        async def cancel() -> None:
+            try:
+                await self.exchange.cancel_order(order.venue_id, self.symbol, self.params.cancel_params(order))
+            except ccxt.BaseError as exc:
+                if not is_gone(exc):
+                    raise
+
+        await self._call(f"cancel {client_id}", cancel)
+        self._known.pop(client_id, None)
+
+    async def fills(self, since_ms: int) -> list[Fill]:
+        raws = await self._call("fetch my trades", lambda: self.exchange.fetch_my_trades(self.symbol, since_ms))
+        by_venue_id = {o.venue_id: cid for cid, o in self._known.items()}
+        out: list[Fill] = []
+        for raw in raws:
+            fee = raw.get("fee") or {}
+            out.append(
+                Fill(
+                    client_id=by_venue_id.get(str(raw.get("order")), ""),
+                    side=Side(str(raw["side"]).lower()),
+                    contracts=self.instrument.contracts_from_venue_amount(float(raw.get("amount") or 0.0)),
+                    price=float(raw.get("price") or 0.0),
+                    fee_btc=float(fee.get("cost") or 0.0),
+                    timestamp_ms=int(raw.get("timestamp") or 0),
+                )
+            )
+        return out
+
+    async def funding(self, since_ms: int) -> list[FundingPayment]:
+        """Funding payments since `since_ms` (see bot.venues.ccxt.funding for what each venue reports)."""
+        venue_id, instrument = self.settings.id, self.instrument
+        raws = await self._call(
+            "fetch funding history",
+            lambda: fetch_funding_raw(self.exchange, venue_id, self.symbol, instrument, since_ms),
+        )
+        return payments_from_raw(venue_id, instrument, raws, since_ms)
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+
+def _fill_gaps(placed: Order, sent: OrderRequest) -> Order:
+    """The placed order, with what some venues leave out of the create answer taken from the request."""
+    return replace(
+        placed,
+        client_id=placed.client_id or sent.client_id,
+        side=sent.side,
+        type=sent.type,
+        contracts=placed.contracts or sent.contracts,
+        trigger_price=placed.trigger_price if placed.trigger_price is not None else sent.trigger_price,
+        reduce_only=placed.reduce_only or sent.reduce_only,
+    )

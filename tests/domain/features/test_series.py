@@ -1,0 +1,77 @@
+"""The replay's vectorised features equal the bar-by-bar FeatureTracker exactly, on the shared data."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.backtest.data import SHARED_DATA_DIR, AlignedBars, align, load_candles
+from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
+from bot.domain.features.tracker import FeatureTracker, MarketFeatures
+
+DATA = SHARED_DATA_DIR
+MINUTE = 60_000
+HOUR = 3_600_000
+DAY = 86_400_000
+
+
+def _same(a: MarketFeatures, b: MarketFeatures) -> bool:
+    """Equal field by field, NaN equal to NaN (the swing levels before any bar)."""
+    return all(
+        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+        for x, y in zip(
+            (a.btc_vol_annual, a.collateral_vol_annual, a.beta, a.correlation, a.swing_high, a.swing_low, a.samples),
+            (b.btc_vol_annual, b.collateral_vol_annual, b.beta, b.correlation, b.swing_high, b.swing_low, b.samples),
+            strict=True,
+        )
+    )
+
+
+def _check(bars: AlignedBars, lo: int, hi: int, bar_ms: int) -> None:
+    _, bh, bl, bc = bars.btc
+    cc = bars.collateral[3]
+    series = feature_series(bc[lo:hi], bh[lo:hi], bl[lo:hi], cc[lo:hi], bar_ms)
+    tracker = FeatureTracker.for_bar_length(bar_ms)
+    assert _same(tracker.features(), EMPTY_TRACKER_FEATURES)
+    assert len(series) == hi - lo
+    for k, i in enumerate(range(lo, hi)):
+        tracker.update(bc[i], bh[i], bl[i], cc[i])
+        expected = tracker.features()
+        got = series.at(k)
+        assert _same(got, expected), f"bar {k}: {got} != {expected}"
+        assert type(got.samples) is int and type(got.beta) is float
+
+
+@pytest.fixture(scope="module")
+def hourly() -> AlignedBars:
+    return align(load_candles(DATA / "binance_BTCUSDT_1h.csv.gz"), load_candles(DATA / "binance_ETHUSDT_1h.csv.gz"))
+
+
+@pytest.fixture(scope="module")
+def minutes() -> AlignedBars:
+    return align(
+        load_candles(DATA / "binance_BTCUSDT_1m_20210420-20210520.csv.gz"),
+        load_candles(DATA / "binance_ETHUSDT_1m_20210420-20210520.csv.gz"),
+    )
+
+
+def test_hourly_bars_over_the_covid_crash_match_the_tracker_bit_for_bit(hourly: AlignedBars) -> None:
+    start = next(i for i, t in enumerate(hourly.ts_ms) if t >= 1_583_020_800_000)  # 2020-03-01
+    _check(hourly, start, start + 24 * 60, HOUR)
+
+
+def test_minute_bars_of_the_may_2021_crash_match_the_tracker_bit_for_bit(minutes: AlignedBars) -> None:
+    # Three weeks: the one-week beta window fills and rolls, the one-day swing window rolls many times.
+    _check(minutes, 0, 21 * 1440, MINUTE)
+
+
+@pytest.mark.parametrize("bars", [0, 1, 2, 3, 7, 8, 9, 50])
+def test_short_series_and_tiny_windows_match(hourly: AlignedBars, bars: int) -> None:
+    # Daily bar length: vol half-life 1 bar, beta window 7 returns, swing lookback 2 bars.
+    _check(hourly, 100, 100 + bars, DAY)
+
+
+def test_series_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        feature_series([1.0, 2.0], [1.0], [1.0, 2.0], [1.0, 2.0], HOUR)
