@@ -67,6 +67,7 @@ class RpcPool:
         self.active = 0  # index of the URL that answered last
         self._throttle = Throttler(rate_limit=max(1, round(requests_per_second)), period=1.0)
         self._clients: dict[int, AsyncWeb3[Any]] = {}
+        self.last_error: str | None = None  # why the last poll for a head failed; None once one answers
 
     async def _client(self, index: int) -> AsyncWeb3[Any]:
         client = self._clients.get(index)
@@ -156,18 +157,30 @@ class RpcPool:
         return _head(block)
 
     async def heads(self) -> AsyncIterator[BlockHead]:
-        """New block heads: by newHeads subscription on a ws(s):// URL, else (or if that fails) by polling."""
+        """New block heads: by newHeads subscription on a ws(s):// URL, else (or if that fails) by polling.
+
+        It never ends: a poll that fails (every URL down, a node answering errors) is retried at the poll
+        interval, and `last_error` says why no head came meanwhile. The consumer sees no new block, and the
+        stale-block guard, which measures the last block's age, halts trading until heads flow again.
+        """
         last = -1
         if is_websocket(self.urls[self.active]):
             try:
                 async for head in self._subscribe_heads():
                     if head.number > last:
                         last = head.number
+                        self.last_error = None
                         yield head
-            except (TimeoutError, OSError, ConnectionError, RpcUnavailable):
-                pass  # fall through to polling, which fails over across the URLs
+            except (TimeoutError, OSError, ConnectionError, RpcUnavailable, RpcCallError) as exc:
+                self.last_error = f"newHeads subscription ended: {type(exc).__name__} {exc}".strip()
         while True:
-            head = await self.latest_block()
+            try:
+                head = await self.latest_block()
+            except (RpcUnavailable, RpcCallError) as exc:
+                self.last_error = str(exc)
+                await asyncio.sleep(self.poll_interval_s)
+                continue
+            self.last_error = None
             if head.number > last:
                 last = head.number
                 yield head

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.devnet.chain.anvil import free_port
+from bot.devnet.chain.anvil import Anvil, free_port
 from bot.devnet.chain.local import RunningDevnet, set_price, start_devnet
 from bot.monitors.aave import AaveMonitor
 from bot.monitors.rpc import RpcPool, RpcUnavailable
@@ -130,3 +130,28 @@ async def test_new_heads_are_polled_over_http() -> None:
         assert (await asyncio.wait_for(anext(heads), 10)).number == first.number + 1
         await heads.aclose()
         await rpc.close()
+
+
+async def test_new_heads_resume_after_the_only_node_was_down() -> None:
+    """C1: one failed poll used to end the heads() generator for good (StopAsyncIteration ever after)."""
+    port = free_port()
+    rpc = RpcPool([f"http://127.0.0.1:{port}"], call_timeout_s=1.0, poll_interval_s=0.1)
+    heads = rpc.heads()
+    waiting = asyncio.ensure_future(anext(heads))
+    await asyncio.sleep(1.5)  # several polls fail: nothing listens on the port yet
+    assert not waiting.done(), "heads() must keep polling, not end, while the node is down"
+    assert rpc.last_error is not None and "no RPC URL answered" in rpc.last_error
+    with Anvil(port):
+        head = await asyncio.wait_for(waiting, 10)
+        assert head.number >= 0
+        assert rpc.last_error is None
+    # The node goes away again and comes back: the same generator goes on.
+    nxt = asyncio.ensure_future(anext(heads))
+    await asyncio.sleep(1.0)
+    assert not nxt.done()
+    with Anvil(port) as node:
+        node_rpc = RpcPool([node.url])
+        await node_rpc.request("evm_mine")
+        await node_rpc.close()
+        assert (await asyncio.wait_for(nxt, 10)).number >= 0
+    await rpc.close()
