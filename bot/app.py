@@ -28,7 +28,7 @@ from bot.monitors.rpc import RpcPool
 from bot.ops.alert_rules import AlertRules
 from bot.ops.alerts import Alerter
 from bot.ops.http import StatusServer
-from bot.ops.kill import KillSwitch, kill_file_for
+from bot.ops.kill import KillSwitch, kill_file_for, refuse_if_killed
 from bot.ops.metrics import Metrics
 from bot.ops.status import BotStatus
 from bot.paper.orders import EngineSettings
@@ -153,7 +153,10 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         await alerter.start()
         stack.push_async_callback(alerter.close)
         status = BotStatus(mode=mode)
-        kill = KillSwitch(kill_file_for(settings.db_path))
+        kill = KillSwitch(
+            kill_file_for(settings.db_path),
+            persist=lambda r: journal.record_control("kill", r.source, r.reason, r.ts_ms),
+        )
         metrics = Metrics(status, wall_ms, alerter.stats)
         server = None
         if settings.http_port:
@@ -212,6 +215,7 @@ def install_signal_handlers(engine: Engine) -> None:
 
 
 async def run_bot(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> int:
+    refuse_if_killed(settings.db_path, wall_ms())  # before any connection: a killed bot never trades
     async with assemble(settings, mode, keep_stops_on_exit) as bot:
         install_signal_handlers(bot.engine)
         return await bot.engine.run()

@@ -1,9 +1,10 @@
 """`hedgebot status` and `hedgebot kill`: ask the running bot over HTTP, or fall back to its files.
 
 `status` reads GET /status of the running bot; when nothing answers it shows the journal's latest
-snapshot and decision instead (and says so). `kill` POSTs /kill; when nothing answers it writes the
-kill file `<db_path>.kill`, which the engine also watches. Exit codes: 0 done, 1 nothing to read,
-2 bad usage or a refused token.
+snapshot and decision instead (and says so). `kill` POSTs /kill; when nothing answers it journals the
+kill and writes the kill file `<db_path>.kill`, which a running engine watches. Either way the kill is
+journaled, so a restarted bot refuses to trade until `hedgebot kill --clear`. Exit codes: 0 done,
+1 nothing to read or kill (no journal), 2 bad usage or a refused token.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bot.clock import wall_ms
 from bot.commands.journal_cmd import iso_ms
 from bot.config import Settings, load_settings
 from bot.errors import HedgebotError, UsageError
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _common(kill)
     kill.add_argument("--reason", default="hedgebot kill", help="why (journaled and alerted)")
     kill.add_argument("--json", action="store_true", help="print what was done as JSON")
+    kill.add_argument("--clear", action="store_true", help="clear a kill in force, so that `hedgebot run` trades again")
     kill.set_defaults(func=run_kill)
 
 
@@ -98,7 +100,7 @@ def run_status(args: argparse.Namespace) -> int:
     if doc is None:
         db = args.db or settings.db_path
         with Journal.open_readonly(db) as journal:
-            doc = status_from_journal(journal, int(time.time() * 1000))
+            doc = status_from_journal(journal, wall_ms(), kill_file_for(db))
         doc["journal"] = str(db)
     else:
         doc["url"] = url
@@ -125,7 +127,9 @@ def print_status(doc: dict[str, Any]) -> None:
     if doc.get("halted") is not None:
         rows.append(("halted", f"yes: {doc.get('halt_reason')}" if doc["halted"] else "no"))
     if doc.get("kill_requested"):
-        rows.append(("kill", "requested"))
+        kill = doc.get("kill") or {}
+        detail = f": by {kill['source']}, {kill['reason']} (clear: hedgebot kill --clear)" if kill else ""
+        rows.append(("kill", "in force" + detail))
     pos = doc.get("position")
     if pos:
         distance = pos["distance_to_liquidation"]
@@ -175,23 +179,49 @@ def print_status(doc: dict[str, Any]) -> None:
         print(f"  {key:<{width}}  {value}")
 
 
+def _journal_for_kill(db: Path) -> Journal:
+    if not db.exists():
+        raise HedgebotError(
+            f"no journal at {db}: no bot has run with this db_path here, so there is nothing to kill or clear; "
+            "pass --db with the bot's journal, or --url with its endpoint"
+        )
+    return Journal.open(db, wall_ms())
+
+
 def run_kill(args: argparse.Namespace) -> int:
     settings, url, token = _settings_and_url(args)
+    db = args.db or settings.db_path
+    if args.clear:
+        with _journal_for_kill(db) as journal:
+            was = journal.control_state().killed
+            journal.record_control("clear_kill", "cli", args.reason, wall_ms())
+        kill_file_for(db).unlink(missing_ok=True)
+        if args.json:
+            print_json({"via": "journal", "journal": str(db), "cleared": was is not None})
+        else:
+            print(f"kill cleared in {db}: `hedgebot run` trades again" if was else f"no kill was in force in {db}")
+        return 0
     if url is not None:
         try:
             answer = _request(url, "/kill", token, args.timeout, {"reason": args.reason})
         except Unreachable as exc:
-            print(f"hedgebot: {exc}; writing the kill file instead", file=sys.stderr)
+            print(f"hedgebot: {exc}; journaling the kill and writing the kill file instead", file=sys.stderr)
         else:
             if args.json:
                 print_json({"via": "http", "url": url, **answer})
             else:
                 print(f"kill requested at {url}: {answer['reason']}")
             return 0
-    path = kill_file_for(args.db or settings.db_path)
-    write_kill_file(path, args.reason, int(time.time() * 1000))
+    now = wall_ms()
+    with _journal_for_kill(db) as journal:
+        journal.record_control("kill", "cli", args.reason, now)
+    path = kill_file_for(db)
+    write_kill_file(path, args.reason, now)
     if args.json:
-        print_json({"via": "file", "path": str(path), "reason": args.reason})
+        print_json({"via": "journal", "journal": str(db), "path": str(path), "reason": args.reason})
     else:
-        print(f"wrote {path}: the bot halts when it next checks; delete the file before restarting to trade again")
+        print(
+            f"kill journaled in {db} and written to {path}: a running bot halts within a second, and a restarted "
+            "one refuses to trade until `hedgebot kill --clear`"
+        )
     return 0

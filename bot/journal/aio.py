@@ -30,6 +30,7 @@ from bot.journal.journal import (
     SnapshotSummary,
     Synchronous,
 )
+from bot.journal.records import ControlState
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -84,6 +85,12 @@ class AsyncJournal:
 
     async def record_alert(self, alert: Alert, outcome: str = "raised") -> None:
         await self.call(Journal.record_alert, alert, outcome)
+
+    async def record_control(self, action: str, source: str, reason: str, ts_ms: int) -> None:
+        await self.call(Journal.record_control, action, source, reason, ts_ms)
+
+    async def control_state(self) -> ControlState:
+        return await self.call(Journal.control_state)
 
     async def last_decision_seq(self) -> int:
         return await self.call(Journal.last_decision_seq)

@@ -30,6 +30,8 @@ from bot.journal.codec import state_from_dict as _state_from_dict
 from bot.journal.records import (
     ORDER_COLUMNS,
     SNAPSHOT_COLUMNS,
+    ControlRequest,
+    ControlState,
     DecisionRecord,
     FundingPayment,
     OrderIntent,
@@ -269,7 +271,33 @@ class Journal:
                 (alert.ts_ms, alert.kind.value, alert.key, alert.severity.value, alert.message, outcome),
             )
 
+    def record_control(self, action: str, source: str, reason: str, ts_ms: int) -> None:
+        """Journal a kill, pause, resume or kill clearance; durable when this returns."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO controls (ts_ms, action, source, reason) VALUES (?, ?, ?, ?)",
+                (ts_ms, action, source, reason[:500]),
+            )
+
     # --- reads ------------------------------------------------------------------------------------
+
+    def control_state(self) -> ControlState:
+        """The kill and the pause in force, if any (the latest of each pair of actions wins)."""
+
+        if self.schema_version() < 3:  # a journal written before controls existed, opened read-only
+            return ControlState()
+
+        def latest(actions: tuple[str, str]) -> ControlRequest | None:
+            rows = self._query(
+                "SELECT action, source, reason, ts_ms FROM controls WHERE action IN (?, ?) ORDER BY id DESC LIMIT 1",
+                actions,
+            )
+            if not rows or rows[0]["action"] != actions[0]:
+                return None
+            r = rows[0]
+            return ControlRequest(r["action"], r["source"], r["reason"], r["ts_ms"])
+
+        return ControlState(killed=latest(("kill", "clear_kill")), paused=latest(("pause", "resume")))
 
     def last_decision_seq(self) -> int:
         """The highest decision sequence number ever given (0 before the first decision)."""

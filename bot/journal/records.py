@@ -143,3 +143,21 @@ def order_record_from_row(row: sqlite3.Row) -> OrderRecord:
 def nan_if_null(value: float | None) -> float:
     # SQLite stores NaN as NULL; read it back as NaN so a summary round-trips.
     return float("nan") if value is None else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    """A person's (or the engine's) request to kill or pause the bot, as journaled."""
+
+    action: str  # "kill", "clear_kill", "pause", "resume"
+    source: str  # "cli", "http", "file", "telegram", "dashboard", "engine"
+    reason: str
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ControlState:
+    """What the controls in force are: the last kill not cleared since, the last pause not resumed since."""
+
+    killed: ControlRequest | None = None
+    paused: ControlRequest | None = None

@@ -128,6 +128,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE snapshots ADD COLUMN hedge_pnl_btc REAL NOT NULL DEFAULT 0.0;
         """,
     ),
+    Migration(
+        3,
+        "controls: kill and pause requests, so they hold across restarts whatever route they came by",
+        """
+        CREATE TABLE controls (
+            id INTEGER PRIMARY KEY,
+            ts_ms INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('kill', 'clear_kill', 'pause', 'resume')),
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

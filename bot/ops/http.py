@@ -149,7 +149,7 @@ class StatusServer:
             if isinstance(body, dict) and body.get("reason"):
                 reason = str(body["reason"])[:500]
         already = self.kill.requested
-        req = self.kill.trigger(reason, "http", self._clock_ms())
+        req = await self.kill.request_kill(reason, "http", self._clock_ms())  # journaled before the answer
         log.warning("kill requested", source="http", reason=req.reason, already=already)
         return web.json_response(
             {"killed": True, "reason": req.reason, "source": req.source, "ts_ms": req.ts_ms, "already": already},

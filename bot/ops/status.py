@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.domain.orders import AccountState, is_protective_stop
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
 from bot.journal.journal import Journal, OrderState
+from bot.journal.records import ControlRequest
+from bot.ops.kill import read_kill_file
 from bot.ops.output import jsonable
 
 
@@ -173,8 +176,9 @@ def status_document(
     return doc
 
 
-def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:
-    """The status document as the journal last saw it: the bot's latest snapshot, decision, stops and funding."""
+def status_from_journal(journal: Journal, now_ms: int, kill_file: Path | None = None) -> dict[str, Any]:
+    """The status document as the journal last saw it: the bot's latest snapshot, decision, stops and funding,
+    and the kill or pause in force (journaled, or a kill file a stopped bot has not read yet)."""
     snap = journal.latest_snapshot()
     decision = journal.latest_decision()
     position = hedge = None
@@ -208,7 +212,7 @@ def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:
         if decision is None
         else DecisionStatus(decision.seq, decision.ts_ms, decision.strategy, decision.plan.contracts, decision.reason)
     )
-    return status_document(
+    doc = status_document(
         source="journal",
         now_ms=now_ms,
         mode=None,
@@ -220,3 +224,13 @@ def status_from_journal(journal: Journal, now_ms: int) -> dict[str, Any]:
         last_decision=last,
         feeds=feeds,
     )
+    controls = journal.control_state()
+    killed = controls.killed
+    if killed is None and kill_file is not None:
+        from_file = read_kill_file(kill_file, now_ms)
+        if from_file is not None:
+            killed = ControlRequest("kill", from_file.source, from_file.reason, from_file.ts_ms)
+    doc["kill_requested"] = killed is not None
+    doc["kill"] = None if killed is None else {"source": killed.source, "reason": killed.reason, "ts_ms": killed.ts_ms}
+    doc["paused"] = controls.paused is not None
+    return doc

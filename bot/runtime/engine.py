@@ -27,7 +27,7 @@ from bot.journal.records import SnapshotSummary
 from bot.log import get_logger
 from bot.ops.alert_rules import AlertRules, AlertState
 from bot.ops.alerts import Alerter
-from bot.ops.kill import KillSwitch
+from bot.ops.kill import KILLED_EXIT_CODE, KillSwitch
 from bot.ops.metrics import Metrics
 from bot.ops.status import BotStatus
 from bot.runtime.config import EngineConfig
@@ -154,7 +154,7 @@ class Engine:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
-            self.kill.poll_file(self.clock())
+            await self.kill.poll_file(self.clock())
             # Funding falls due every few hours: the heartbeat reads it, not every decision (Binance's
             # income history weighs 30).
             await self._sync_funding_logged()
@@ -162,7 +162,7 @@ class Engine:
 
     async def _watch_kill_file(self) -> None:
         # Between heartbeats too: a person who touches the kill file expects a quick halt.
-        while self.kill.poll_file(self.clock()) is None:
+        while await self.kill.poll_file(self.clock()) is None:
             await asyncio.sleep(0.5)
 
     # ---- decisions -----------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ class Engine:
         return recovery
 
     async def run(self) -> int:
-        """Run until a stop or a kill is requested; returns the process exit code."""
+        """Run until a stop or a kill is requested; returns the process exit code (0 stopped, 3 killed)."""
         await self.start()
         watchers = [
             asyncio.create_task(self._watch_chain(), name="chain"),
@@ -378,7 +378,8 @@ class Engine:
                 await self.shutdown()
         for waiter in waiters:
             waiter.cancel()
-        return 0
+        # A killed bot exits 3: the kill is journaled, so a supervisor's restart finds it and refuses to trade.
+        return KILLED_EXIT_CODE if self.kill.requested else 0
 
     async def shutdown(self) -> None:
         """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,10 @@ from bot.commands.journal_cmd import parse_since
 from bot.domain.alerts import Alert, AlertKind, Severity
 from bot.domain.orders import Fill, OrderStatus, Side
 from bot.errors import UsageError
+from bot.journal.aio import AsyncJournal
 from bot.journal.journal import FundingPayment, Journal
 from bot.ops.http import StatusServer
-from bot.ops.kill import KillSwitch, kill_file_for
+from bot.ops.kill import Killed, KillSwitch, kill_file_for, refuse_if_killed, write_kill_file
 from bot.ops.metrics import Metrics
 from tests.journal.fixtures import ack, entry, plan, stop, summary
 from tests.ops.test_http import NOW_MS, TOKEN, board
@@ -141,10 +143,80 @@ async def test_status_and_kill_talk_to_the_running_bot(
     assert not kill_file_for(env).exists()
 
 
-def test_kill_writes_the_kill_file_when_nothing_answers(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_kill_is_journaled_and_written_to_the_kill_file_when_nothing_answers(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_journal(env)
     assert main(["kill", "--reason", "http is off"]) == 0
-    assert f"wrote {kill_file_for(env)}" in capsys.readouterr().out
+    assert f"kill journaled in {env} and written to {kill_file_for(env)}" in capsys.readouterr().out
+    # A running bot sees the file within a second; a restarted one finds the kill in the journal.
     switch = KillSwitch(kill_file_for(env))
-    request = switch.poll_file(now_ms=5)
+    request = await switch.poll_file(now_ms=5)
     assert request is not None and (request.reason, request.source) == ("http is off", "file")
-    assert KillSwitch(None).poll_file(5) is None
+    assert await KillSwitch(None).poll_file(5) is None
+    with Journal.open(env) as j:
+        killed = j.control_state().killed
+    assert killed is not None and (killed.source, killed.reason) == ("cli", "http is off")
+
+
+def test_kill_with_no_journal_says_there_is_nothing_to_kill(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """B5: it used to print "wrote hedgebot.sqlite.kill: the bot halts when it next checks" and exit 0."""
+    assert main(["kill"]) == 1
+    err = capsys.readouterr().err
+    assert f"no journal at {env}" in err and "nothing to kill" in err
+    assert not kill_file_for(env).exists()
+    assert main(["kill", "--clear"]) == 1
+
+
+def test_a_kill_holds_across_restarts_by_every_route_until_cleared(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B4: a kill by HTTP, CLI or file is journaled; a restart refuses to trade until `kill --clear`."""
+    fill_journal(env)
+    refuse_if_killed(env, T0)  # nothing in force yet
+
+    async def over_http() -> None:
+        journal = await AsyncJournal.open(env, T0)
+        status = board()
+        kill = KillSwitch(persist=lambda r: journal.record_control("kill", r.source, r.reason, r.ts_ms))
+        server = StatusServer(status, Metrics(status, lambda: NOW_MS), kill, port=0, clock_ms=lambda: NOW_MS)
+        await server.start()
+        try:
+            answer = await asyncio.to_thread(main, ["kill", "--url", server.url, "--reason", "by http", "--json"])
+            assert answer == 0
+        finally:
+            await server.stop()
+            await journal.close()
+
+    asyncio.run(over_http())
+    capsys.readouterr()
+    with pytest.raises(Killed, match="by http; the bot will not trade until the kill is cleared") as refused:
+        refuse_if_killed(env, T0)
+    assert refused.value.exit_code == 3
+    assert main(["status", "--db", str(env), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kill_requested"] is True and doc["kill"]["source"] == "http"
+
+    assert main(["kill", "--clear", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cleared"] is True
+    refuse_if_killed(env, T0)
+
+    # A kill file alone (a person touched it, no bot read it): the restart journals it and refuses.
+    write_kill_file(kill_file_for(env), "touched by hand", T0)
+    with pytest.raises(Killed, match="by file: touched by hand"):
+        refuse_if_killed(env, T0)
+    assert main(["kill", "--clear"]) == 0
+    assert "kill cleared" in capsys.readouterr().out
+    assert not kill_file_for(env).exists()
+    refuse_if_killed(env, T0)
+
+
+def test_run_refuses_to_start_while_killed_with_a_message_and_exit_3(env: Path) -> None:
+    fill_journal(env)
+    assert main(["kill", "--reason", "manual takeover"]) == 0
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, timeout=60, env={**os.environ}
+    )
+    assert out.returncode == 3, out.stderr
+    assert "killed at" in out.stderr and "manual takeover" in out.stderr and "hedgebot kill --clear" in out.stderr
+    assert "Traceback" not in out.stderr

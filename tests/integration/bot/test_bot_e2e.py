@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import assemble
+from bot.app import assemble, run_bot
 from bot.devnet.chain.local import set_price
 from bot.devnet.exchange.server import ExchangeServer
 from bot.domain.orders import OrderType, Side
 from bot.domain.plan import FLAT
 from bot.journal.journal import Journal
+from bot.ops.kill import KILLED_EXIT_CODE, Killed
 from bot.runtime.engine import Engine
 from tests.integration.bot.conftest import bot_settings
 
@@ -198,8 +199,8 @@ async def test_kill_switch_cancels_entries_and_keeps_or_closes_the_hedge(
         # The layered strategy rests its layers as conditional shorts below the market, beside the base hedge.
         await until(engine, lambda: short(exchange) > 0 and len(conditional_entries()) == 3)
         hedged = short(exchange)
-        engine.kill.trigger("test", "http", engine.clock())
-        assert await task == 0
+        await engine.kill.request_kill("test", "http", engine.clock())
+        assert await task == KILLED_EXIT_CODE
     assert conditional_entries() == []
     if close:
         assert short(exchange) == 0 and stops(exchange) == []
@@ -207,6 +208,10 @@ async def test_kill_switch_cancels_entries_and_keeps_or_closes_the_hedge(
         assert short(exchange) == hedged
         assert sum(o.contracts for o in stops(exchange)) == hedged
     assert engine.status.halted and engine.status.halt_reason and "killed" in engine.status.halt_reason
+    # B4: the kill is journaled, so a supervisor's restart refuses to trade (and never reopens a closed hedge).
+    with pytest.raises(Killed, match="by http: test"):
+        await run_bot(settings, "testnet")
+    assert short(exchange) == (0 if close else hedged)
 
 
 async def test_dry_run_reads_real_feeds_and_trades_only_on_paper(
