@@ -20,6 +20,7 @@ from bot.commands import (
     strategies_cmd,
 )
 from bot.errors import HedgebotError
+from bot.log import redact_text
 
 COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     config_cmd.register,
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except HedgebotError as exc:
-        print(f"hedgebot: error: {exc}", file=sys.stderr)
+        print(f"hedgebot: error: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -6,9 +6,11 @@ Every field says its unit. Unknown keys are errors. Secrets are SecretStr and ne
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_origin
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -199,12 +201,26 @@ class Settings(BaseSettings):
         return json.loads(self.model_dump_json())  # type: ignore[no-any-return]
 
 
+def _is_secret(loc: list[str]) -> bool:
+    """True when the setting at `loc` is a SecretStr (or a list of them): its input is never printed."""
+    model: Any = Settings
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            break
+        annotation = field.annotation
+        if "SecretStr" in str(annotation):
+            return True
+        model = annotation
+    return any(word in ".".join(loc) for word in ("key", "secret", "token", "password"))
+
+
 def _describe_error(err: dict[str, Any]) -> str:
     loc = [str(p) for p in err.get("loc", ())]
     env_name = "HEDGEBOT_" + "__".join(p.upper() for p in loc if not p.isdigit())
     dotted = ".".join(loc)
     got = err.get("input")
-    got_text = "a secret" if "key" in dotted or "secret" in dotted or "token" in dotted else repr(got)
+    got_text = "a secret (not shown)" if _is_secret(loc) else repr(got)
     if err.get("type") == "extra_forbidden":
         return f"unknown setting {dotted} ({env_name}): not a hedgebot setting; check the spelling against .env.example"
     return f"setting {dotted} ({env_name}): got {got_text}, wants {err.get('msg', 'a valid value')}"
@@ -221,9 +237,49 @@ def load_settings(config_file: Path | None = None, env_file: Path | None = Path(
         lines = [_describe_error(dict(e)) for e in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     except (OSError, ValueError) as exc:
+        unparsable = _unparsable_json_settings(env_file)
+        if unparsable:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(unparsable)) from None
         raise ConfigError(f"cannot read configuration: {exc}") from None
     finally:
         Settings.toml_path = None
+
+
+def _json_setting_names() -> set[str]:
+    """The HEDGEBOT_* variables whose value is JSON (lists and mappings)."""
+    names: set[str] = set()
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name.upper()}__")
+            elif (
+                get_origin(annotation) in (list, dict, tuple)
+                or "list[" in str(annotation)
+                or "dict[" in str(annotation)
+            ):
+                names.add(f"{prefix}{name.upper()}")
+
+    walk(Settings, "HEDGEBOT_")
+    return names
+
+
+def _unparsable_json_settings(env_file: Path | None) -> list[str]:
+    """One line per list or mapping setting whose value is not JSON, naming it (the value is never shown)."""
+    values = {k.upper(): v for k, v in os.environ.items()}
+    if env_file is not None and env_file.is_file():
+        values.update({k.upper(): v for k, v in dotenv_values(env_file).items() if v is not None})
+    found = []
+    for name in sorted(_json_setting_names()):
+        if name in values:
+            try:
+                json.loads(values[name])
+            except ValueError:
+                found.append(
+                    f'setting {name}: not valid JSON; write a list as \'["a", "b"]\' and a mapping as \'{{"k": 1}}\''
+                )
+    return found
 
 
 def env_var_names() -> list[str]:

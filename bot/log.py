@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -16,17 +18,44 @@ _secrets: set[str] = set()
 _MIN_SECRET_LEN = 6
 
 
+_pattern: re.Pattern[str] | None = None
+
+
+def secret_parts(value: str) -> list[str]:
+    """`value` and, for a URL, the parts that carry its key (path, query, password).
+
+    Libraries rewrite URLs before they print them (aiohttp lower-cases the host, adds a port or a
+    trailing slash), so the whole URL alone would not match what reaches a log line; its key does.
+    """
+    parts = [value]
+    if "://" in value:
+        with_key = urlsplit(value)
+        parts += [with_key.path + ("?" + with_key.query if with_key.query else ""), with_key.query]
+        parts += [with_key.password or "", with_key.path.strip("/")]
+    return [p for p in parts if p and len(p) >= _MIN_SECRET_LEN]
+
+
 def register_secrets(values: Iterable[str]) -> None:
-    """Add values that must never appear in a log line."""
-    _secrets.update(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
+    """Add values that must never appear in a log line (for a URL, also the parts that carry its key)."""
+    global _pattern
+    for value in values:
+        if value:
+            _secrets.update(secret_parts(value))
+    # Longest first, so a URL is replaced whole before its key; case-insensitive, as hosts are.
+    alternatives = "|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True))
+    _pattern = re.compile(alternatives, re.IGNORECASE) if alternatives else None
+
+
+def clear_secrets() -> None:
+    """Forget every registered secret (tests that register their own)."""
+    global _pattern
+    _secrets.clear()
+    _pattern = None
 
 
 def redact_text(text: str) -> str:
-    """`text` with every registered secret replaced."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    """`text` with every registered secret replaced, whatever its case."""
+    return _pattern.sub(REDACTED, text) if _pattern is not None else text
 
 
 def _redact_value(value: Any) -> Any:

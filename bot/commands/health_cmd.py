@@ -9,7 +9,7 @@ from typing import Any
 from bot.domain.lending.account import AccountHealth
 from bot.errors import UsageError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account
-from bot.monitors.rpc import RpcCallError, RpcPool, RpcUnavailable
+from bot.monitors.rpc import RpcCallError, RpcPool, RpcUnavailable, redact
 from bot.ops.output import print_grid, print_json
 
 
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         print_json([health_json(a) for a in snapshot.accounts])
         return 0
     stale = "  STALE: do not trade on this" if snapshot.stale else ""
-    print(f"block {snapshot.block_number} ({snapshot.block_age_s:.0f} s old) via {snapshot.rpc_url}{stale}")
+    print(f"block {snapshot.block_number} ({snapshot.block_age_s:.0f} s old) via {redact(snapshot.rpc_url)}{stale}")
     for a in snapshot.accounts:
         print()
         print(

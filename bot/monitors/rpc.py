@@ -19,6 +19,7 @@ from asyncio_throttle.throttler import Throttler
 from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
 
 from bot.errors import HedgebotError
+from bot.log import register_secrets
 
 
 class RpcUnavailable(HedgebotError):
@@ -61,6 +62,7 @@ class RpcPool:
         if not urls:
             raise ValueError("at least one RPC URL is needed")
         self.urls = list(urls)
+        register_secrets(self.urls)  # provider URLs carry API keys; error texts quote them
         self.call_timeout_s = call_timeout_s
         self.poll_interval_s = poll_interval_s
         self.requests_sent = 0
