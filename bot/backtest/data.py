@@ -211,11 +211,17 @@ def align(btc: Candles, collateral: Candles, start_ms: int | None = None, end_ms
         for k, src in enumerate((collateral.open, collateral.high, collateral.low, collateral.close)):
             cols[4 + k].append(src[j])
     if len(ts) < 2:
-        span = f" in [{format_time(lo_ms)}, {format_time(hi_ms)})" if start_ms or end_ms else ""
+        # Only the bounds that were asked for: the open ends are sentinels no calendar can print.
+        span = "".join(
+            (
+                f" from {format_time(start_ms)}" if start_ms is not None else "",
+                f" before {format_time(end_ms)}" if end_ms is not None else "",
+            )
+        )
         raise DataError(
             f"{btc.source} ({format_time(btc.ts_ms[0])} .. {format_time(btc.ts_ms[-1])}) and {collateral.source}"
             f" ({format_time(collateral.ts_ms[0])} .. {format_time(collateral.ts_ms[-1])}) share fewer than two bars"
-            f"{span}: give series that overlap"
+            f"{span}: give series that overlap, or a --start/--end inside them"
         )
     gap_before = bytearray(len(ts))
     gaps: list[Gap] = []

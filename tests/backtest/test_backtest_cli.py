@@ -93,3 +93,21 @@ def test_missing_malformed_and_disjoint_data_exit_2(
     # 2022 BTC against the 2021 window of ETH: nothing in common.
     assert main(_args(shared_data, btc="binance_BTCUSDT_5m_20220101-20220804.csv.gz")) == 2
     assert "overlap" in capsys.readouterr().err
+
+
+def test_a_window_after_the_data_ends_is_a_clear_error(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """B13: --start after the data ended gave `ValueError: year 146140482 is out of range`."""
+    code = main(
+        [
+            "backtest",
+            "--btc-data",
+            str(shared_data / "binance_BTCUSDT_1h.csv.gz"),
+            "--collateral-data",
+            str(shared_data / "binance_ETHUSDT_1h.csv.gz"),
+            "--start",
+            "2030-01-01",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "share fewer than two bars from 2029-12-25" in err and "--start/--end inside them" in err
