@@ -149,7 +149,8 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         await venue.configure(leverage, settings.exchange.margin_mode)
         journal = await AsyncJournal.open(settings.db_path, wall_ms())
         stack.push_async_callback(journal.close)
-        alerter = Alerter.from_settings(settings.alerts)
+        # Every alert's outcome (sent, failed, suppressed...) is journaled: the journal shows what reached a person.
+        alerter = Alerter.from_settings(settings.alerts, on_outcome=journal.record_alert)
         await alerter.start()
         stack.push_async_callback(alerter.close)
         status = BotStatus(mode=mode)

@@ -89,6 +89,9 @@ class AsyncJournal:
     async def record_control(self, action: str, source: str, reason: str, ts_ms: int) -> None:
         await self.call(Journal.record_control, action, source, reason, ts_ms)
 
+    async def health_alert_keys(self) -> list[str]:
+        return await self.call(Journal.health_alert_keys)
+
     async def control_state(self) -> ControlState:
         return await self.call(Journal.control_state)
 

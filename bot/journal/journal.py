@@ -281,6 +281,10 @@ class Journal:
 
     # --- reads ------------------------------------------------------------------------------------
 
+    def health_alert_keys(self) -> list[str]:
+        """The keys of every health alert raised, oldest first (the engine rebuilds what is breached)."""
+        return [r["key"] for r in self._query("SELECT key FROM alerts WHERE kind = 'health' ORDER BY id")]
+
     def control_state(self) -> ControlState:
         """The kill and the pause in force, if any (the latest of each pair of actions wins)."""
 

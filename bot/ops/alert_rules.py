@@ -27,6 +27,15 @@ class AlertState:
 Evaluation = tuple[AlertState, list[Alert]]
 
 
+def _floor3(value: float) -> float:
+    # Printed to 3 decimals the HF must read below the level it fell under (1.1499 is not "1.150 < 1.15").
+    return math.floor(value * 1000) / 1000
+
+
+def _ceil3(value: float) -> float:
+    return math.ceil(value * 1000) / 1000
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRules:
     """Alert policy. `hysteresis` (HF units) stops a health factor hovering at a level from flapping."""
@@ -46,6 +55,29 @@ class AlertRules:
     def of(cls, levels: Sequence[float], hysteresis: float = 0.02) -> AlertRules:
         return cls(tuple(levels), hysteresis)
 
+    def breached_after(self, keys: Sequence[str]) -> frozenset[float]:
+        """The levels breached once the health alerts with `keys` (oldest first) had been raised.
+
+        The engine seeds its AlertState with this from the journal at start, so a restart does not say
+        "fell below 1.3" again for a level it already reported (B16). "below L" means every level at or
+        above L is breached too (a gap through several levels raises one alert); "above L" clears L and
+        every level under it.
+        """
+        breached: set[float] = set()
+        for key in keys:
+            for prefix, falling in (("health-below-", True), ("health-above-", False)):
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    level = float(key.removeprefix(prefix))
+                except ValueError:
+                    continue
+                if falling:
+                    breached.update(lv for lv in self._sorted if lv >= level)
+                else:
+                    breached.difference_update(lv for lv in self._sorted if lv <= level)
+        return frozenset(breached)
+
     def on_health(self, state: AlertState, health_factor: float, now_ms: int) -> Evaluation:
         """Alerts when the HF falls below a level, and when it climbs back above it by the hysteresis."""
         if math.isnan(health_factor):
@@ -63,7 +95,7 @@ class AlertRules:
                     AlertKind.HEALTH,
                     f"health-below-{level:g}",
                     severity,
-                    f"health factor {health_factor:.3f} fell below {level:g}",
+                    f"health factor {_floor3(health_factor):.3f} fell below {level:g}",
                     now_ms,
                 )
             )
@@ -74,7 +106,7 @@ class AlertRules:
                     AlertKind.HEALTH,
                     f"health-above-{level:g}",
                     Severity.INFO,
-                    f"health factor {health_factor:.3f} is back above {level:g}",
+                    f"health factor {_ceil3(health_factor):.3f} is back above {level:g}",
                     now_ms,
                 )
             )

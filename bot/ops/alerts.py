@@ -131,7 +131,7 @@ class AlertStats:
     dropped: int = 0  # the queue was full
 
 
-Outcome = str  # "sent", "failed", "suppressed", "no_channel"
+Outcome = str  # "sent", "failed", "suppressed", "no_channel", "dropped"
 OutcomeHook = Callable[[Alert, Outcome], Awaitable[None]]
 
 
@@ -206,6 +206,7 @@ class Alerter:
         except asyncio.QueueFull:
             self.stats.dropped += 1
             log.warning("alert dropped: queue full", key=alert.key)
+            asyncio.get_running_loop().create_task(self._report(alert, "dropped"))
             return False
         return True
 

@@ -186,9 +186,10 @@ class Engine:
             emit = log.info if alert.severity == Severity.INFO else log.warning
             emit("alert", key=alert.key, message=alert.message)
             if self.alerter is not None:
-                self.alerter.notify(alert)
-            # Fire and forget: journaling an alert must never hold up a decision.
-            asyncio.get_running_loop().create_task(self.journal.record_alert(alert))
+                self.alerter.notify(alert)  # the alerter journals the outcome once it is known (B9)
+            else:
+                # Fire and forget: journaling an alert must never hold up a decision.
+                asyncio.get_running_loop().create_task(self.journal.record_alert(alert))
 
     def _guard(self, now_ms: int) -> Verdict:
         verdict = check(self._readings(now_ms), self.config.guard)
@@ -334,6 +335,9 @@ class Engine:
         saved = await self.journal.load_strategy_state()
         if saved is not None and saved.strategy == self.strategy.name:
             self._state = saved.state
+        # Levels already reported stay reported across a restart (B16): no second "fell below" for them.
+        breached = self.rules.breached_after(await self.journal.health_alert_keys())
+        self._alert_state = replace(self._alert_state, breached_levels=breached)
         last_fill = await self.journal.last_fill_ms()
         self._fills_since_ms = last_fill + 1 if last_fill else 0
         await self.funding.resume(self.journal)

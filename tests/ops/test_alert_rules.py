@@ -99,3 +99,23 @@ def test_an_error_needing_a_person_is_critical() -> None:
 def test_levels_at_or_below_liquidation_are_refused(levels: tuple[float, ...]) -> None:
     with pytest.raises(ValueError, match=r"above 1\.0"):
         AlertRules(levels)
+
+
+def test_the_printed_health_factor_is_on_the_right_side_of_the_level() -> None:
+    """B16: 1.1499 printed as "1.150 fell below 1.15"."""
+    [below] = RULES.on_health(AlertState(breached_levels=frozenset({1.3})), 1.1499, 0)[1]
+    assert below.message == "health factor 1.149 fell below 1.15"
+    [above] = RULES.on_health(AlertState(breached_levels=frozenset({1.3, 1.15})), 1.17001, 0)[1]
+    assert above.message == "health factor 1.171 is back above 1.15"
+
+
+def test_levels_reported_before_a_restart_are_not_reported_again() -> None:
+    """B16: the engine seeds its state from the journal's health alerts, so a restart stays quiet."""
+    journaled = ["health-below-1.3", "health-below-1.15", "health-above-1.15"]
+    assert RULES.breached_after(journaled) == frozenset({1.3})
+    breached = RULES.breached_after([*journaled, "health-below-1.05"])  # a gap through 1.15 and 1.05
+    assert breached == frozenset({1.3, 1.15, 1.05})
+    _, alerts = RULES.on_health(AlertState(breached_levels=breached), 1.04, 0)
+    assert alerts == []
+    _, fresh = RULES.on_health(AlertState(), 1.04, 0)
+    assert [a.key for a in fresh] == ["health-below-1.05"]

@@ -208,6 +208,10 @@ async def test_kill_switch_cancels_entries_and_keeps_or_closes_the_hedge(
         assert short(exchange) == hedged
         assert sum(o.contracts for o in stops(exchange)) == hedged
     assert engine.status.halted and engine.status.halt_reason and "killed" in engine.status.halt_reason
+    # B9: every alert row carries what became of it (no channel is configured here), not a bare "raised".
+    with Journal.open_readonly(settings.db_path) as journal:
+        outcomes = {r["outcome"] for r in journal.rows("SELECT outcome FROM alerts")}
+    assert outcomes == {"no_channel"}
     # B4: the kill is journaled, so a supervisor's restart refuses to trade (and never reopens a closed hedge).
     with pytest.raises(Killed, match="by http: test"):
         await run_bot(settings, "testnet")
