@@ -126,7 +126,9 @@ class AlertRules:
         else:
             event = "resized"
             text = f"hedge resized: short {short_before} -> {short_after} contracts at {price:,.1f}{why}"
-        return [Alert(AlertKind.HEDGE, f"hedge-{event}-{short_after}", Severity.INFO, text, now_ms)]
+        # One key per kind of change, not per size: a hedge resized 728 -> 727 -> 728 is one alert per
+        # interval, not a new one each time (C12); every resize is still journaled with its outcome.
+        return [Alert(AlertKind.HEDGE, f"hedge-{event}", Severity.INFO, text, now_ms)]
 
     def on_fill(self, fill: Fill, now_ms: int) -> list[Alert]:
         """An alert when a protective stop filled: the hedge was stopped out."""

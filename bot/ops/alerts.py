@@ -131,6 +131,7 @@ class AlertStats:
     dropped: int = 0  # the queue was full
 
 
+_PRIORITY = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 Outcome = str  # "sent", "failed", "suppressed", "no_channel", "dropped"
 OutcomeHook = Callable[[Alert, Outcome], Awaitable[None]]
 
@@ -159,7 +160,10 @@ class Alerter:
         self._last_by_key: dict[str, float] = {}
         self._last_delivery = -float("inf")
         self._pace = asyncio.Lock()
-        self._queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=queue_size)
+        # Critical alerts jump the queue and skip the pacing: a storm of hedge resizes must never hold back
+        # "the hedge was liquidated" (C12). Within a severity, first in first out.
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Alert]] = asyncio.PriorityQueue(maxsize=queue_size)
+        self._seq = 0
         self._session: aiohttp.ClientSession | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -201,8 +205,9 @@ class Alerter:
 
     def notify(self, alert: Alert) -> bool:
         """Queue `alert` for delivery without waiting; False if the queue is full (counted as dropped)."""
+        self._seq += 1
         try:
-            self._queue.put_nowait(alert)
+            self._queue.put_nowait((_PRIORITY.get(alert.severity, 1), self._seq, alert))
         except asyncio.QueueFull:
             self.stats.dropped += 1
             log.warning("alert dropped: queue full", key=alert.key)
@@ -227,7 +232,7 @@ class Alerter:
         async with self._pace:
             # Pacing waits out the gap; it is the one deliberate delay in the bot, not a synchronisation.
             wait_s = self._last_delivery + self._gap_s - self._clock()
-            if wait_s > 0:
+            if wait_s > 0 and alert.severity != Severity.CRITICAL:
                 await asyncio.sleep(wait_s)
             self._last_delivery = self._clock()
             results = await asyncio.gather(*(self._send_one(s, alert) for s in self.senders))
@@ -262,7 +267,7 @@ class Alerter:
 
     async def _run(self) -> None:
         while True:
-            alert = await self._queue.get()
+            _, _, alert = await self._queue.get()
             try:
                 await self.send(alert)
             finally:

@@ -63,10 +63,10 @@ def test_the_remembered_levels_follow_the_health_factor(path: list[float]) -> No
 
 
 def test_a_hedge_placed_resized_and_closed() -> None:
-    assert [a.key for a in RULES.on_position(0, 30, 60_000.0, 1, "HF 1.2")] == ["hedge-placed-30"]
+    assert [a.key for a in RULES.on_position(0, 30, 60_000.0, 1, "HF 1.2")] == ["hedge-placed"]
     (resized,) = RULES.on_position(30, 45, 58_000.0, 2)
     assert resized.message == "hedge resized: short 30 -> 45 contracts at 58,000.0"
-    assert [a.key for a in RULES.on_position(45, 0, 61_000.0, 3)] == ["hedge-closed-0"]
+    assert [a.key for a in RULES.on_position(45, 0, 61_000.0, 3)] == ["hedge-closed"]
     assert RULES.on_position(45, 45, 61_000.0, 4) == []
 
 

@@ -143,3 +143,18 @@ def test_rules_come_from_the_settings() -> None:
     rules = rules_from_settings(AlertSettings(health_levels=[1.2, 1.1], health_hysteresis=0.05))
     assert (rules.health_levels, rules.hysteresis) == ((1.2, 1.1), 0.05)
     assert json.dumps(rules.health_levels)
+
+
+async def test_a_critical_alert_jumps_a_storm_and_skips_the_pacing(receiver: Receiver) -> None:
+    """C12: with 20 a minute, critical alerts waited up to 197 s behind hedge resizes."""
+    async with Alerter([WebhookSender(receiver.url)], max_per_minute=6) as alerter:  # one per 10 s
+        for n in range(5):
+            alerter.notify(Alert(AlertKind.HEDGE, f"resize-{n}", Severity.INFO, f"resize {n}", n))
+        await receiver.wait_for(1)  # the storm is under way: the next resize waits 10 s for its turn
+        started = time.monotonic()
+        alerter.notify(Alert(AlertKind.ERROR, "error-liquidated", Severity.CRITICAL, "hedge liquidated", 9))
+        arrived = await receiver.wait_for(2, timeout_s=5.0)
+        elapsed = time.monotonic() - started
+        assert [r.body["key"] for r in arrived[:2]] == ["resize-0", "error-liquidated"]
+        assert elapsed < 5.0
+        await alerter.close(drain_timeout_s=0.1)
