@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.features.history import Ohlcv, closed_bars, feed_bars
-from bot.domain.features.tracker import FeatureTracker
+from bot.domain.features.tracker import FeatureTracker, windows_for_bar_length
 from bot.log import get_logger
 
 log = get_logger("hedgebot.history")
@@ -78,10 +78,23 @@ async def fetch_bars(
     return closed_bars(rows, bar_ms, now_ms)
 
 
+def min_warm_bars(bar_ms: int) -> int:
+    """The fewest bars worth feeding: a quarter of the volatility half-life (6 hours of bars), at least 30."""
+    halflife_bars, _, _ = windows_for_bar_length(bar_ms)
+    return max(30, int(halflife_bars / 4))
+
+
 async def _fetch(exchange: Any, symbol: str, timeframe: str, bar_ms: int, since_ms: int, now_ms: int) -> list[Ohlcv]:
     rows = await fetch_bars(exchange, symbol, timeframe, bar_ms, since_ms, now_ms)
     if not rows:
         raise WarmupError(f"{exchange.id} returned no closed {timeframe} bars of {symbol}")
+    # Too few bars give a volatility that is noise (2 bars read as 6,308 % a year, B17): cold is better.
+    needed = min_warm_bars(bar_ms)
+    if len(rows) < needed:
+        raise WarmupError(
+            f"{exchange.id} returned {len(rows)} closed {timeframe} bars of {symbol}; a warm start needs {needed} "
+            "(a quarter of the volatility half-life of a day)"
+        )
     last_close_ms = int(rows[-1][0]) + bar_ms
     if now_ms - last_close_ms > MAX_STALE_BARS * bar_ms:
         raise WarmupError(f"{exchange.id}'s {symbol} history ends {(now_ms - last_close_ms) / 60_000:.0f} min ago")

@@ -172,3 +172,13 @@ async def test_off_reads_nothing() -> None:
 )
 def test_the_collaterals_own_inverse_perpetual(asset: str, symbol: str) -> None:
     assert collateral_perp(asset, BTC) == symbol
+
+
+async def test_a_history_of_a_few_bars_is_not_a_warm_start(venue: Venue) -> None:
+    """B17: 2 bars reported success with btc_vol_annual=63.08 (6,308 % a year) and the bot hedged 100 %."""
+    with capture_logs() as logs:
+        warmed, tracker = await warm(venue, venue.server.url, BTC, "WBTC", days=3 / 1440)
+    assert warmed.bars == 0 and "a warm start needs 360" in (warmed.skipped or "")
+    f = tracker.features()
+    assert (f.btc_vol_annual, f.samples) == (0.0, 0)
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["feature warm-up failed: features start cold"]
