@@ -5,6 +5,7 @@ Every field says its unit. Unknown keys are errors. Secrets are SecretStr and ne
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
@@ -123,6 +124,37 @@ class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="lowest level printed")
 
 
+class _TomlBelowEnvironment(TomlConfigSettingsSource):
+    """The TOML file, minus every mapping the environment sets whole.
+
+    pydantic-settings merges mappings from every source key by key, so HEDGEBOT_STRATEGY__PARAMS='{}'
+    could not clear the TOML file's params (B18). A mapping set in the environment replaces the file's.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        given = _environment()
+        for name in _json_setting_names():
+            if name not in given:
+                continue
+            path = name.removeprefix("HEDGEBOT_").lower().split("__")
+            node: Any = data
+            for part in path[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(path[-1], None)
+        return data
+
+
+def _environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """HEDGEBOT_* variables from the environment over those of `env_file`, upper-cased names."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k.upper(): v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update({k.upper(): v for k, v in os.environ.items()})
+    return {k: v for k, v in values.items() if k.startswith("HEDGEBOT_") and v != ""}
+
+
 class Settings(BaseSettings):
     """All of hedgebot's settings."""
 
@@ -174,7 +206,7 @@ class Settings(BaseSettings):
         # Precedence: explicit arguments, then the environment, then .env, then the TOML file.
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
         if cls.toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+            sources.append(_TomlBelowEnvironment(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
 
     def secrets(self) -> list[str]:
@@ -230,6 +262,9 @@ def load_settings(config_file: Path | None = None, env_file: Path | None = Path(
     """Settings from the environment, `.env` and `config_file`; raises ConfigError naming the setting."""
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"config file {config_file} does not exist")
+    unknown = _unknown_variables(env_file)
+    if unknown:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(unknown))
     Settings.toml_path = config_file
     try:
         return Settings(_env_file=env_file if env_file and env_file.is_file() else None, **overrides)
@@ -265,11 +300,27 @@ def _json_setting_names() -> set[str]:
     return names
 
 
+# Read by the devnet, not a setting: where `npm ci` put anvil and the Aave artifacts.
+_NOT_SETTINGS = frozenset({"HEDGEBOT_NODE_MODULES"})
+
+
+def _unknown_variables(env_file: Path | None) -> list[str]:
+    """One line per HEDGEBOT_* variable that is no setting (a typo would otherwise be silently ignored)."""
+    known = set(env_var_names())
+    mappings = _json_setting_names()
+    found = []
+    for name in sorted(_environment(env_file)):
+        if name in known or name in _NOT_SETTINGS or any(name.startswith(m + "__") for m in mappings):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else "; see .env.example for every setting"
+        found.append(f"unknown setting {name}: not a hedgebot setting{hint}")
+    return found
+
+
 def _unparsable_json_settings(env_file: Path | None) -> list[str]:
     """One line per list or mapping setting whose value is not JSON, naming it (the value is never shown)."""
-    values = {k.upper(): v for k, v in os.environ.items()}
-    if env_file is not None and env_file.is_file():
-        values.update({k.upper(): v for k, v in dotenv_values(env_file).items() if v is not None})
+    values = _environment(env_file)
     found = []
     for name in sorted(_json_setting_names()):
         if name in values:

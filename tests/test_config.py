@@ -119,3 +119,27 @@ def test_config_check_cli_exit_codes(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "HEDGEBOT_MODE" in bad.stderr and "'yolo'" in bad.stderr
+
+
+def test_a_mapping_in_the_environment_replaces_the_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """B18: HEDGEBOT_STRATEGY__PARAMS='{}' did not clear the TOML file's params (they were merged)."""
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text('[strategy]\nname = "percentage"\nparams = { hedge_ratio = 0.4, leverage = 6 }\n')
+    monkeypatch.setenv("HEDGEBOT_STRATEGY__PARAMS", "{}")
+    assert load_settings(cfg).strategy.params == {}
+    monkeypatch.setenv("HEDGEBOT_STRATEGY__PARAMS", '{"leverage": 7}')
+    assert load_settings(cfg).strategy.params == {"leverage": 7}
+
+
+def test_an_unknown_variable_is_an_error_with_a_suggestion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """B12: HEDGEBOT_KILL_CLOSE_HEDGE was silently ignored; a .env typo was named HEDGEBOT_HEDGEBOT_MODEE."""
+    monkeypatch.setenv("HEDGEBOT_KILL_CLOSE_HEDGE", "true")
+    with pytest.raises(
+        ConfigError, match="unknown setting HEDGEBOT_KILL_CLOSE_HEDGE.*did you mean HEDGEBOT_KILL_CLOSES_HEDGE"
+    ):
+        load_settings()
+    monkeypatch.delenv("HEDGEBOT_KILL_CLOSE_HEDGE")
+    (tmp_path / ".env").write_text("HEDGEBOT_MODEE=testnet\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "unknown setting HEDGEBOT_MODEE" in str(err.value) and "HEDGEBOT_HEDGEBOT" not in str(err.value)
