@@ -135,7 +135,7 @@ def test_an_unknown_variable_is_an_error_with_a_suggestion(monkeypatch: pytest.M
     """B12: HEDGEBOT_KILL_CLOSE_HEDGE was silently ignored; a .env typo was named HEDGEBOT_HEDGEBOT_MODEE."""
     monkeypatch.setenv("HEDGEBOT_KILL_CLOSE_HEDGE", "true")
     with pytest.raises(
-        ConfigError, match="unknown setting HEDGEBOT_KILL_CLOSE_HEDGE.*did you mean HEDGEBOT_KILL_CLOSES_HEDGE"
+        ConfigError, match=r"unknown setting HEDGEBOT_KILL_CLOSE_HEDGE.*did you mean HEDGEBOT_KILL_CLOSES_HEDGE"
     ):
         load_settings()
     monkeypatch.delenv("HEDGEBOT_KILL_CLOSE_HEDGE")
