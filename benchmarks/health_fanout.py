@@ -18,7 +18,7 @@ from aiohttp import web
 from eth_utils.address import to_checksum_address
 
 from bot.devnet.chain.anvil import free_port
-from bot.devnet.chain.local import start_devnet
+from bot.devnet.chain.market import start_devnet
 from bot.devnet.chain.positions import PositionSpec, fund, open_positions, units
 from bot.monitors.aave import AaveMonitor
 from bot.monitors.rpc import RpcPool

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bot.devnet.chain.anvil import free_port
-from bot.devnet.chain.local import set_price, start_devnet
+from bot.devnet.chain.market import set_price, start_devnet
 from bot.devnet.exchange.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
 
 TRIALS = int(os.environ.get("REACTION_TRIALS", "60"))

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bot.devnet.chain.local import load_devnet, set_price, start_devnet, write_json_atomic
+from bot.devnet.chain.market import load_devnet, set_price, start_devnet, write_json_atomic
 from bot.errors import UsageError
 
 

@@ -22,7 +22,7 @@ from bot.app import assemble
 from bot.backtest.data import AlignedBars, align, format_time, load_candles, parse_time_ms, resample
 from bot.config import ChainSettings, ExchangeSettings, Settings, StrategySettings
 from bot.devnet.chain.anvil import free_port
-from bot.devnet.chain.local import DEMO_COLLATERAL_WETH, set_price, start_devnet
+from bot.devnet.chain.market import DEMO_COLLATERAL_WETH, set_price, start_devnet
 from bot.devnet.exchange.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.lending import health

@@ -1,6 +1,8 @@
 """The local Binance COIN-M exchange: an aiohttp server speaking /dapi to the unmodified ccxt client.
 
-The account and matching are the paper engine (bot.paper); this module is HTTP, auth and state only.
+The account and matching are the paper engine (bot.paper). This module holds the server's life cycle,
+the candle replay, the devnet's admin routes and the one route table; the handlers live in public.py,
+account.py and orders.py and get the account's state (state.py), never the server.
 
     server = ExchangeServer(port=0, balance_btc=1.0)
     url = await server.start()          # http://127.0.0.1:<port>
@@ -11,24 +13,22 @@ The account and matching are the paper engine (bot.paper); this module is HTTP, 
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.devnet.exchange import trade
+from bot.devnet.exchange import account, orders, public
 from bot.devnet.exchange.candles import Candle, load_candles
-from bot.devnet.exchange.routes import SERVER_KEY
+from bot.devnet.exchange.http import STATE_KEY, error
+from bot.devnet.exchange.state import ExchangeState
 from bot.domain.instruments import builtin_instrument
 from bot.paper import EngineSettings, PaperEngine
 
 # Documented devnet credentials: they guard nothing but a local paper account.
 DEFAULT_API_KEY = "hedgebot-devnet-key"
 DEFAULT_API_SECRET = "hedgebot-devnet-secret"
-SYMBOL_ID = "BTCUSD_PERP"
 
 
 def wall_clock_ms() -> int:
@@ -55,22 +55,16 @@ class ExchangeServer:
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.host, self.port = host, port
-        self.api_key, self.api_secret = api_key, api_secret
-        self.clock = clock
-        self.state_path = state_path
         self.replay_interval_s = replay_interval_s
         self.candles: list[Candle] = load_candles(price_data) if price_data else []
         # Market orders fill at the mark plus or minus the half-spread: spread_bps is the full width.
         settings = EngineSettings(slippage_bps=0.0, spread_bps=2 * half_spread_bps, leverage=leverage)
-        self.engine = PaperEngine(builtin_instrument("binancecoinm"), settings, balance_btc, clock())
-        self.order_times: dict[str, int] = {}  # client id -> creation time (ms); the engine keeps no clock
-        self.working_types: dict[str, str] = {}  # algo client id -> workingType as sent
-        self.history: list[tuple[int, float]] = []  # (ms, mark) samples, for klines
-        self.lock = asyncio.Lock()  # one request at a time touches the engine
+        engine = PaperEngine(builtin_instrument("binancecoinm"), settings, balance_btc, clock())
+        self.state = ExchangeState(engine, api_key=api_key, api_secret=api_secret, clock=clock, state_path=state_path)
         self._runner: web.AppRunner | None = None
         self._replay: asyncio.Task[None] | None = None
         if state_path is not None and state_path.exists():
-            self._load()
+            self.state.load()
         elif self.candles:
             self.set_mark(self.candles[0].open)
         else:
@@ -80,50 +74,21 @@ class ExchangeServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def now_ms(self) -> int:
-        return self.clock()
+    @property
+    def engine(self) -> PaperEngine:
+        """The paper engine behind the account (a restart from a state file replaces it)."""
+        return self.state.engine
 
     def set_mark(self, price: float) -> int:
         """Move the mark (and last) to `price`, paying funding that fell due; the fills it caused."""
-        now = self.now_ms()
-        self.engine.advance_time(now)
-        fills = self.engine.move(price)
-        self.history.append((now, price))
-        del self.history[:-10_000]
-        self.save()
-        return fills
-
-    # ------------------------------------------------------------- persistence
-
-    def save(self) -> None:
-        if self.state_path is None:
-            return
-        state = {
-            "engine": self.engine.to_dict(),
-            "order_times": self.order_times,
-            "working_types": self.working_types,
-        }
-        with sqlite3.connect(self.state_path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)")
-            db.execute("INSERT OR REPLACE INTO state (id, json) VALUES (1, ?)", (json.dumps(state),))
-
-    def _load(self) -> None:
-        assert self.state_path is not None
-        with sqlite3.connect(self.state_path) as db:
-            row = db.execute("SELECT json FROM state WHERE id = 1").fetchone()
-        if row is None:
-            return
-        state = json.loads(row[0])
-        self.engine = PaperEngine.from_dict(state["engine"])
-        self.order_times = {k: int(v) for k, v in state["order_times"].items()}
-        self.working_types = dict(state["working_types"])
+        return self.state.set_mark(price)
 
     # ------------------------------------------------------------- life cycle
 
     def app(self) -> web.Application:
         app = web.Application()
-        app[SERVER_KEY] = self
-        trade.add_routes(app)
+        app[STATE_KEY] = self.state
+        app.add_routes(ROUTES)
         return app
 
     async def start(self) -> str:
@@ -144,12 +109,80 @@ class ExchangeServer:
             self._replay.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
-        self.save()
+        self.state.save()
 
     async def _replay_candles(self) -> None:
         """Walk the mark through each candle (open, the nearer extreme, the other, close), one per interval."""
         for candle in self.candles:
             for price in candle.path():
-                async with self.lock:
-                    self.set_mark(price)
+                async with self.state.lock:
+                    self.state.set_mark(price)
             await asyncio.sleep(self.replay_interval_s)
+
+
+# ------------------------------------------------------------------ admin (outside /dapi, unsigned)
+
+
+async def admin_mark_price(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await request.json()
+    if body.get("symbol", state.engine.instrument.venue_symbol) != state.engine.instrument.venue_symbol:
+        return error(-1121, "Invalid symbol.")
+    async with state.lock:
+        fills = state.set_mark(float(body["price"]))
+    return web.json_response(
+        {"symbol": state.engine.instrument.venue_symbol, "markPrice": state.engine.mark, "fills": fills}
+    )
+
+
+async def admin_state(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    e = state.engine
+    async with state.lock:
+        pos = e.position()
+        body = {
+            "mark": e.mark,
+            "wallet_btc": e.wallet_btc,
+            "equity_btc": e.equity_btc(),
+            "contracts": pos.contracts,
+            "entry_price": pos.entry_price,
+            "unrealized_pnl_btc": pos.unrealized_pnl_btc,
+            "open_orders": len(e.open_orders()),
+            "leverage": e.leverage,
+            "margin_mode": e.margin_mode,
+        }
+    return web.json_response(body)
+
+
+# ------------------------------------------------------------------ the route table
+
+V1 = "/dapi/v1"
+ROUTES = [
+    web.get(f"{V1}/ping", public.ping),
+    web.get(f"{V1}/time", public.server_time),
+    web.get(f"{V1}/exchangeInfo", public.exchange_info),
+    web.get(f"{V1}/premiumIndex", public.premium_index),
+    web.get(f"{V1}/ticker/24hr", public.ticker_24hr),
+    web.get(f"{V1}/ticker/bookTicker", public.book_ticker),
+    web.get(f"{V1}/klines", public.klines),
+    web.get(f"{V1}/account", account.account),
+    web.get(f"{V1}/balance", account.balance),
+    web.get(f"{V1}/positionRisk", account.position_risk),
+    web.get("/dapi/v2/leverageBracket", account.leverage_bracket),
+    web.post(f"{V1}/leverage", account.set_leverage),
+    web.post(f"{V1}/marginType", account.set_margin_type),
+    web.get(f"{V1}/userTrades", account.user_trades),
+    web.get(f"{V1}/income", account.income),
+    web.post(f"{V1}/order", orders.new_order),
+    web.get(f"{V1}/order", orders.get_order),
+    web.delete(f"{V1}/order", orders.cancel_order),
+    web.put(f"{V1}/order", orders.amend_order),
+    web.get(f"{V1}/openOrders", orders.open_orders),
+    web.get(f"{V1}/allOrders", orders.all_orders),
+    web.post(f"{V1}/algoOrder", orders.new_algo_order),
+    web.get(f"{V1}/algoOrder", orders.get_algo_order),
+    web.delete(f"{V1}/algoOrder", orders.cancel_algo_order),
+    web.get(f"{V1}/openAlgoOrders", orders.open_algo_orders),
+    web.post("/_devnet/mark_price", admin_mark_price),
+    web.get("/_devnet/state", admin_state),
+]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.app import assemble, run_bot
-from bot.devnet.chain.local import set_price
+from bot.devnet.chain.market import set_price
 from bot.devnet.exchange.server import ExchangeServer
 from bot.domain.orders import OrderType, Side
 from bot.domain.plan import FLAT

@@ -17,7 +17,7 @@ from aiohttp import web
 from structlog.testing import capture_logs
 
 from bot.app import assemble
-from bot.devnet.chain.local import set_price
+from bot.devnet.chain.market import set_price
 from bot.devnet.exchange.candles import load_candles
 from bot.devnet.exchange.server import ExchangeServer
 from tests.integration.bot.conftest import bot_settings

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.devnet.chain.anvil import free_port
-from bot.devnet.chain.local import set_answer
+from bot.devnet.chain.market import set_answer
 from bot.devnet.chain.rpc import DevRpc
 
 START_PRICES = {"WETH": 3000 * 10**8, "WBTC": 60000 * 10**8, "USDC": 1 * 10**8}

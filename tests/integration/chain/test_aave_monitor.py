@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.devnet.chain.deploy import encode
-from bot.devnet.chain.local import set_answer, set_price
+from bot.devnet.chain.market import set_answer, set_price
 from bot.devnet.chain.rpc import DevRpc
 from bot.domain.lending import health
 from tests.integration.chain.helpers import (

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.devnet.chain.anvil import Anvil, free_port
-from bot.devnet.chain.local import RunningDevnet, set_price, start_devnet
+from bot.devnet.chain.market import RunningDevnet, set_price, start_devnet
 from bot.monitors.aave import AaveMonitor
 from bot.monitors.rpc import RpcPool, RpcUnavailable
 

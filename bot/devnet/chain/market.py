@@ -1,4 +1,5 @@
-"""The local chain of the devnet: anvil, a real Aave V3 market on it, a demo borrower, devnet.json."""
+"""The devnet's Aave V3 market, running: anvil with the market deployed, funded and a demo borrower open
+(start_devnet), the devnet.json that describes it (load_devnet), and its oracle prices (set_price)."""
 
 from __future__ import annotations
 
