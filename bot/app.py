@@ -15,9 +15,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from bot.config import Mode, Settings
+from bot.domain.alerts import Alert, AlertKind, Severity
 from bot.domain.instruments import InstrumentError, instrument_from_ccxt_market
 from bot.domain.risk import RiskLimits
-from bot.errors import ConfigError
+from bot.errors import ConfigError, HedgebotError, VenueError
 from bot.journal.aio import AsyncJournal
 from bot.log import get_logger, register_secrets
 from bot.monitors.aave import AaveMonitor
@@ -215,8 +216,41 @@ def install_signal_handlers(engine: Engine) -> None:
             loop.add_signal_handler(sig, on_signal, sig)
 
 
+class StartupFailed(HedgebotError):
+    """The bot could not start (an exchange, a node, a key, a file): journaled, alerted, exit 1."""
+
+
 async def run_bot(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> int:
+    """Assemble and run the bot; returns the exit code (0 stopped, 3 killed; see the README's exit codes)."""
     refuse_if_killed(settings.db_path, wall_ms())  # before any connection: a killed bot never trades
-    async with assemble(settings, mode, keep_stops_on_exit) as bot:
+    stack = AsyncExitStack()
+    try:
+        bot = await stack.enter_async_context(assemble(settings, mode, keep_stops_on_exit))
+    except Exception as exc:  # every start-up failure becomes one message, a journal row and an alert (B7)
+        await stack.aclose()
+        if isinstance(exc, HedgebotError) and not isinstance(exc, VenueError):
+            problem, code = str(exc), exc.exit_code
+        else:
+            problem, code = f"{type(exc).__name__}: {exc}".rstrip(": "), 1
+        await report_startup_failure(settings, problem)
+        failure = StartupFailed(f"could not start: {problem}")
+        failure.exit_code = code
+        raise failure from None
+    async with stack:
         install_signal_handlers(bot.engine)
         return await bot.engine.run()
+
+
+async def report_startup_failure(settings: Settings, problem: str) -> None:
+    """Journal and alert a failed start (best effort: neither may hide the original message)."""
+    alert = Alert(
+        AlertKind.ERROR, "error-startup", Severity.CRITICAL, f"hedgebot could not start: {problem}", wall_ms()
+    )
+    log.error("start-up failed", problem=problem)
+    with contextlib.suppress(Exception):
+        journal = await AsyncJournal.open(settings.db_path, wall_ms())
+        try:
+            async with Alerter.from_settings(settings.alerts, on_outcome=journal.record_alert) as alerter:
+                await asyncio.wait_for(alerter.send(alert), 15)
+        finally:
+            await journal.close()
