@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -94,3 +95,27 @@ make_plan: Callable[
     ],
     HedgePlan,
 ] = positional_constructor(HedgePlan)
+
+
+def plan_problem(plan: object) -> str | None:
+    """Why `plan` cannot be acted on (not a plan, a non-finite or negative figure), or None when it can.
+
+    Strategies are plugins: the engine checks every plan before the risk layer sees it, so garbage halts
+    trading with a message instead of becoming an order (a NaN hedge once became a silent 0).
+    """
+    if not isinstance(plan, HedgePlan):
+        return f"returned {type(plan).__name__}, not a HedgePlan"
+    if not isinstance(plan.contracts, int) or plan.contracts < 0:
+        return f"asked for {plan.contracts!r} contracts (a whole number >= 0)"
+    for name, value in (("hedge_usd", plan.hedge_usd), ("leverage", plan.leverage)):
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return f"returned a non-finite {name} ({value!r})"
+    if plan.leverage <= 0:
+        return f"asked for leverage {plan.leverage!r} (must be above 0)"
+    for tranche in plan.stops:
+        if not math.isfinite(tranche.price) or tranche.price <= 0 or tranche.contracts < 0:
+            return f"returned a stop at {tranche.price!r} for {tranche.contracts!r} contracts"
+    for entry in plan.conditional:
+        if not all(math.isfinite(p) and p > 0 for p in (entry.trigger_price, entry.stop_price)):
+            return f"returned a conditional entry at {entry.trigger_price!r} with its stop at {entry.stop_price!r}"
+    return None

@@ -19,7 +19,7 @@ from typing import Any
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.orders import AccountState, Side
-from bot.domain.plan import HedgePlan
+from bot.domain.plan import HedgePlan, plan_problem
 from bot.domain.risk import apply_limits
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.journal.aio import AsyncJournal
@@ -99,6 +99,7 @@ class Engine:
         self._fills_since_ms = 0
         self.funding = FundingLedger()
         self._auth_failed: str | None = None
+        self._strategy_failed: str | None = None
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -202,6 +203,8 @@ class Engine:
         self._alert_state = state
         if self._auth_failed:
             self.status.halt("authentication failed: " + self._auth_failed)
+        elif self._strategy_failed:
+            self.status.halt(self._strategy_failed)
         elif not verdict.ok:
             if not self.status.halted:
                 self._alert([self.rules.on_error("trading halted", verdict.summary, now_ms)])
@@ -248,7 +251,10 @@ class Engine:
             features=self.features.features(),
             state=self._state,
         )
-        checked = apply_limits(self.strategy.decide(snapshot), snapshot, self.config.risk, self.strategy.leverage_cap)
+        wanted = self._strategy_plan(snapshot, now)
+        if wanted is None:
+            return None
+        checked = apply_limits(wanted, snapshot, self.config.risk, self.strategy.leverage_cap)
         plan = checked.plan
         for why in checked.clipped:
             log.warning("risk layer clipped the plan", why=why)
@@ -272,6 +278,25 @@ class Engine:
         self._after_execution(report, now)
         await self.sync_fills(account)
         return report
+
+    def _strategy_plan(self, snapshot: Snapshot, now: int) -> HedgePlan | None:
+        """The strategy's plan, or None after halting when it raised or returned garbage (B8).
+
+        The halt holds until a restart (a plugin that failed once is not trusted again on its own), alerts
+        once, and sends nothing: the resting protective stops stay where they are.
+        """
+        try:
+            plan = self.strategy.decide(snapshot)
+            problem = plan_problem(plan)
+        except Exception as exc:  # a plugin's bug must never reach the venue or stop the engine
+            plan, problem = None, f"raised {type(exc).__name__}: {exc}"
+        if problem is None:
+            return plan
+        self._strategy_failed = f"strategy {self.strategy.name} {problem}"
+        log.error("strategy failed: trading stopped, stops kept", why=self._strategy_failed)
+        self.status.halt(self._strategy_failed)
+        self._alert([self.rules.on_error("strategy failed: trading stopped, stops kept", self._strategy_failed, now)])
+        return None
 
     def _after_execution(self, report: ExecutionReport, now: int) -> None:
         if self.metrics is not None:
