@@ -12,9 +12,10 @@ from bot.domain import inverse
 from bot.domain.features.tracker import NEUTRAL_FEATURES
 from bot.domain.instruments import InstrumentError, builtin_instrument
 from bot.domain.lending import health
+from bot.domain.plan import plan_problem
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
-from bot.errors import UsageError
+from bot.errors import HedgebotError, UsageError
 from bot.ops.output import print_json, print_table
 from bot.plugins import loader as plugins
 
@@ -102,7 +103,13 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         funding_rate_8h=args.funding_rate,
         features=features,
     )
-    plan = strategy.decide(snap)
+    try:
+        plan = strategy.decide(snap)
+        problem = plan_problem(plan)
+    except Exception as exc:  # a plugin's bug is a message naming it, not a traceback (B8)
+        problem = f"raised {type(exc).__name__}: {exc}"
+    if problem is not None:
+        raise HedgebotError(f"strategy {strategy.name} {problem}")
     risk = RiskSettings()
     checked = apply_limits(
         plan,

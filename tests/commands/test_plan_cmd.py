@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,20 @@ def test_bad_input_exits_2_with_a_clear_message(args: list[str], message: str) -
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_strategy_that_raises_is_named_in_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """B8: a strategy that raises or returns garbage gave a traceback in `plan`."""
+    plugin = tmp_path / "bad.py"
+    plugin.write_text(
+        "from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams\n"
+        "class Bad(Strategy[StrategyParams]):\n"
+        "    name, summary, risk_class, leverage_cap, Params = 'bad', 'raises', 'test', 5.0, StrategyParams\n"
+        "    def decide(self, snapshot: Snapshot) -> HedgePlan:\n"
+        "        return self.plan(snapshot, 1.0 / 0.0, reason='never')\n"
+    )
+    args = with_arg(EXAMPLE, "--strategy", f"{plugin}:Bad")
+    i = args.index("--param")
+    out = hedgebot(*args[:i], *args[i + 2 :])
+    assert out.returncode == 1
+    assert out.stderr.strip() == "hedgebot: error: strategy bad raised ZeroDivisionError: float division by zero"
