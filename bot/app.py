@@ -70,6 +70,8 @@ def engine_config(settings: Settings, keep_stops_on_exit: bool = True) -> Engine
             stale_block_ms=int(settings.chain.stale_block_s * 1000),
             max_price_jump=risk.max_price_jump,
             max_oracle_divergence=risk.max_oracle_divergence,
+            confirm_level_ms=int(risk.confirm_level_s * 1000),
+            max_confirmable_move=risk.max_confirmable_move,
         ),
         risk=RiskLimits(risk.max_leverage, risk.max_notional_usd, risk.max_capital_at_risk, risk.default_stop_pct),
         reconcile=ReconcileSettings(settings.exchange.min_change_contracts, settings.exchange.stop_move_bps),

@@ -92,7 +92,13 @@ class RiskSettings(_Section):
         0.10, gt=0, lt=1, description="stop distance put on a plan that has none (fraction above mark)"
     )
     max_price_jump: float = Field(
-        0.15, gt=0, lt=1, description="a price move larger than this between two feeds is absurd: halt (fraction)"
+        0.15, gt=0, lt=1, description="a move larger than this from the last trusted price halts trading (fraction)"
+    )
+    confirm_level_s: float = Field(
+        300.0, ge=0, description="a price beyond max_price_jump is trusted once it has held this long (s)"
+    )
+    max_confirmable_move: float = Field(
+        0.5, gt=0, description="a move beyond this from the last trusted price is never trusted on its own (fraction)"
     )
     max_oracle_divergence: float = Field(
         0.03, gt=0, lt=1, description="halt when exchange BTC mark and oracle BTC differ by more (fraction)"

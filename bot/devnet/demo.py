@@ -158,6 +158,9 @@ async def run_demo(
         try:
             settings = devnet_settings(info, exchange.url, workdir / "bot.sqlite", strategy)
             settings.strategy.warmup_days = 0  # the local exchange has no history: the demo warms below
+            # Time is compressed (hours of the real path per STEP_S seconds): a jump beyond max_price_jump is
+            # trusted after half a step, as a live bot trusts a level that held 5 minutes of a 4-hour step.
+            settings.risk.confirm_level_s = STEP_S / 2
             async with assemble(settings, "testnet") as bot:
                 engine = bot.engine
                 # The mark is polled at the default 1 s: faster would spend ccxt's per-minute weight budget.

@@ -35,7 +35,7 @@ from bot.runtime.executor import ExecutionReport, Executor
 from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
-from bot.runtime.guards import FeedReadings, Verdict, check
+from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue
@@ -88,9 +88,10 @@ class Engine:
         self._trigger_ms: int | None = None  # when the first event since the last decision arrived
         self._decision_lock = asyncio.Lock()
         self._lending: LendingReading | None = None
-        self._prev_collateral: float | None = None
+        # The last prices the guard trusted: a jump is measured from them, not from the previous reading.
+        self._collateral_anchor = Anchor()
         self._mark: MarkReading | None = None
-        self._prev_mark: float | None = None
+        self._mark_anchor = Anchor()
         self._decided_mark: float | None = None
         self._bar_open_ms = 0
         self._state: StrategyState = EMPTY_STATE
@@ -114,7 +115,6 @@ class Engine:
         while True:
             try:
                 reading = await self.lending.read()
-                self._prev_collateral = self._lending.lending.collateral_price_usd if self._lending else None
                 self._lending = reading
                 self.min_health_factor = min(self.min_health_factor, reading.lending.health_factor)
                 self.status.feed_seen("chain", reading.block_time_ms, self.config.guard.stale_block_ms / 1000)
@@ -131,7 +131,6 @@ class Engine:
         while True:
             try:
                 reading = await self.mark.read()
-                self._prev_mark = self._mark.price if self._mark else None
                 self._mark = reading
                 self.status.feed_seen("mark", reading.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
                 self._sample_features(reading)
@@ -175,9 +174,9 @@ class Engine:
             block_time_ms=lending.block_time_ms if lending else None,
             btc_mark=mark.price if mark else None,
             btc_mark_ms=mark.ts_ms if mark else None,
-            previous_btc_mark=self._prev_mark,
+            btc_mark_anchor=self._mark_anchor,
             collateral_price=lending.lending.collateral_price_usd if lending else None,
-            previous_collateral_price=self._prev_collateral,
+            collateral_anchor=self._collateral_anchor,
             oracle_updated_ms=lending.oracle_updated_ms if lending else None,
             oracle_btc_usd=lending.oracle_btc_usd if lending else None,
         )
@@ -193,7 +192,11 @@ class Engine:
                 asyncio.get_running_loop().create_task(self.journal.record_alert(alert))
 
     def _guard(self, now_ms: int) -> Verdict:
-        verdict = check(self._readings(now_ms), self.config.guard)
+        readings = self._readings(now_ms)
+        verdict = check(readings, self.config.guard)
+        limits = self.config.guard
+        self._mark_anchor = follow(self._mark_anchor, readings.btc_mark, now_ms, limits)
+        self._collateral_anchor = follow(self._collateral_anchor, readings.collateral_price, now_ms, limits)
         state = self._alert_state
         for name, feed in self.status.feeds.items():
             state, alerts = self.rules.on_feed(
@@ -234,7 +237,15 @@ class Engine:
             return None
         assert self._lending is not None and self._mark is not None
         venue_account = await self.venue.account()
-        # Price the decision on our mark feed: the one the guards checked.
+        # One consistent reading (B6, C3): the account read carries the exchange's mark as of now, fresher
+        # than the polled one; the guard checks that very reading after the await, and the decision is
+        # priced on it. Nothing is awaited from here to the plan.
+        if venue_account.mark_price > 0 and venue_account.mark_price != self._mark.price:
+            self._mark = MarkReading(venue_account.mark_price, self.clock(), self._mark.funding_rate_8h)
+            self.status.feed_seen("mark", self._mark.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
+        if not self._guard(now).ok or self.status.halted:
+            log.warning("not trading", why=self.status.halt_reason)
+            return None
         account = AccountState(
             venue_account.wallet_btc, venue_account.position, venue_account.open_orders, self._mark.price
         )
