@@ -18,8 +18,8 @@ sys.path.insert(0, str(REPO))
 from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
 from bot.backtest.data import Candles, align, load_candles, load_funding, parse_time_ms  # noqa: E402
 from bot.backtest.run import Backtest, LendingSetup, backtest  # noqa: E402
-from bot.domain.instruments import builtin_instrument  # noqa: E402
 from bot.plugins import loader as plugins  # noqa: E402
+from bot.venues.ccxt.registry import builtin_instrument  # noqa: E402
 from strategies.base import Strategy  # noqa: E402
 
 H1 = ("binance_BTCUSDT_1h.csv.gz", "binance_ETHUSDT_1h.csv.gz")

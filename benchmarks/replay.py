@@ -19,8 +19,8 @@ sys.path.insert(0, str(REPO))
 from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
 from bot.backtest.data import AlignedBars, align, load_candles, load_funding  # noqa: E402
 from bot.backtest.run import LendingSetup, ReplaySettings, run_hedged  # noqa: E402
-from bot.domain.instruments import builtin_instrument  # noqa: E402
 from bot.plugins import loader as plugins  # noqa: E402
+from bot.venues.ccxt.registry import builtin_instrument  # noqa: E402
 
 MINUTES_PER_YEAR = 525_600
 

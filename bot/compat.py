@@ -2,7 +2,8 @@
 
 The modules moved into component folders (see the README's development section). Importing an old
 path gives the module at its new home, the very same object, with a DeprecationWarning that names the
-new path. Remove in 0.3.
+new path. A few names moved out of a module that stayed (MOVED_NAMES): the old module forwards them
+through `moved_name`, with the same warning. Remove in 0.3.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib.machinery
 import sys
 import warnings
 from types import ModuleType
+from typing import Any
 
 MOVED: dict[str, str] = {
     "bot.store": "bot.journal.journal",
@@ -47,6 +49,25 @@ MOVED: dict[str, str] = {
     "bot.venues.ccxt_errors": "bot.venues.ccxt.errors",
     "bot.venues.ccxt_funding": "bot.venues.ccxt.funding",
 }
+
+# (old module, name) -> the module that holds the name now
+MOVED_NAMES: dict[tuple[str, str], str] = {
+    ("bot.domain.instruments", "builtin_instrument"): "bot.venues.ccxt.registry",
+    ("bot.domain.instruments", "instrument_from_ccxt_market"): "bot.venues.ccxt.instruments",
+}
+
+
+def moved_name(module: str, name: str) -> Any:
+    """`name` from its new home, for the old module's `__getattr__`; AttributeError for any other name."""
+    new_module = MOVED_NAMES.get((module, name))
+    if new_module is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{module}.{name} moved to {new_module}.{name}; the old path goes in hedgebot 0.3",
+        DeprecationWarning,
+        stacklevel=3,  # the line that imported the old name
+    )
+    return getattr(importlib.import_module(new_module), name)
 
 
 class _MovedLoader(importlib.abc.Loader):

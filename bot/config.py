@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
+from bot.venues.ccxt.registry import LOCAL_SERVER_IDS, VENUE_IDS, VENUES
 
 Mode = Literal["dry-run", "testnet", "live"]
 LIVE_CONFIRM_PHRASE = "yes-i-understand"
@@ -31,22 +32,34 @@ class _Section(BaseModel):
 
 
 class ExchangeSettings(_Section):
-    id: Literal["binancecoinm", "bybit", "okx", "deribit"] = Field(
-        "binancecoinm", description="ccxt exchange id of the inverse BTC perpetual venue"
+    id: str = Field(
+        "binancecoinm",
+        description=f"ccxt exchange id of the inverse BTC perpetual venue: one of {', '.join(VENUE_IDS)}",
     )
     api_key: SecretStr | None = Field(None, description="API key (testnet or live); not needed in dry-run")
     api_secret: SecretStr | None = Field(None, description="API secret")
-    password: SecretStr | None = Field(None, description="API passphrase (OKX only)")
+    password: SecretStr | None = Field(
+        None,
+        description=f"API passphrase ({', '.join(v.name for v in VENUES.values() if v.needs_password)} only)",
+    )
     api_url: str | None = Field(
         None,
         description="override of the exchange's REST base URL, e.g. http://127.0.0.1:8081 for the "
-        "local devnet exchange (binancecoinm only)",
+        f"local devnet exchange ({', '.join(LOCAL_SERVER_IDS)} only)",
     )
     margin_mode: Literal["isolated", "cross"] = Field("isolated", description="margin mode set on the venue")
     min_change_contracts: int = Field(1, ge=1, description="skip position changes smaller than this (contracts)")
     stop_move_bps: float = Field(
         25.0, ge=0, description="replace a resting stop only when the wanted one moved more than this (bps)"
     )
+
+    @field_validator("id")
+    @classmethod
+    def _known_venue(cls, value: str) -> str:
+        # The list is the venue registry's, so a new venue module is a valid id without touching this file.
+        if value not in VENUE_IDS:
+            raise ValueError(f"one of {', '.join(VENUE_IDS)}")
+        return value
 
 
 class ChainSettings(_Section):
@@ -197,7 +210,7 @@ class Settings(BaseSettings):
     @classmethod
     def _confirm_phrase(cls, value: str | None) -> str | None:
         if value is not None and value != LIVE_CONFIRM_PHRASE:
-            raise ValueError(f"must be exactly '{LIVE_CONFIRM_PHRASE}' or unset")
+            raise ValueError(f"exactly '{LIVE_CONFIRM_PHRASE}' or unset")
         return value
 
     @classmethod
@@ -261,7 +274,10 @@ def _describe_error(err: dict[str, Any]) -> str:
     got_text = "a secret (not shown)" if _is_secret(loc) else repr(got)
     if err.get("type") == "extra_forbidden":
         return f"unknown setting {dotted} ({env_name}): not a hedgebot setting; check the spelling against .env.example"
-    return f"setting {dotted} ({env_name}): got {got_text}, wants {err.get('msg', 'a valid value')}"
+    wants = err.get("msg", "a valid value")
+    if err.get("type") == "value_error":  # our own validators' words, without pydantic's "Value error, "
+        wants = str((err.get("ctx") or {}).get("error", wants))
+    return f"setting {dotted} ({env_name}): got {got_text}, wants {wants}"
 
 
 def load_settings(config_file: Path | None = None, env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:

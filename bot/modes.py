@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import LIVE_CONFIRM_PHRASE, Mode, Settings
 from bot.errors import ConfigError
+from bot.venues.ccxt.registry import venue_spec
 
 
 def resolve_mode(cli_mode: Mode | None, settings: Settings) -> Mode:
@@ -29,7 +30,7 @@ def resolve_mode(cli_mode: Mode | None, settings: Settings) -> Mode:
     if mode in ("testnet", "live"):
         ex = settings.exchange
         missing = [name for name, value in (("API_KEY", ex.api_key), ("API_SECRET", ex.api_secret)) if value is None]
-        if ex.id == "okx" and ex.password is None:
+        if venue_spec(ex.id).needs_password and ex.password is None:
             missing.append("PASSWORD")
         if missing:
             names = ", ".join(f"HEDGEBOT_EXCHANGE__{m}" for m in missing)

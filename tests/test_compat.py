@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.compat import MOVED
+from bot.compat import MOVED, MOVED_NAMES
 
 
 @pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
@@ -19,6 +19,14 @@ def test_an_old_path_is_the_module_at_its_new_home(old: str, new: str) -> None:
     with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
         module = importlib.import_module(old)
     assert module is importlib.import_module(new)
+
+
+@pytest.mark.parametrize(("old", "name", "new"), sorted((old, name, new) for (old, name), new in MOVED_NAMES.items()))
+def test_a_name_moved_out_of_a_module_is_still_importable_from_it(old: str, name: str, new: str) -> None:
+    with pytest.warns(DeprecationWarning, match=f"{old}.{name} moved to {new}".replace(".", r"\.")):
+        value = getattr(importlib.import_module(old), name)
+    assert value is getattr(importlib.import_module(new), name)
+    assert not hasattr(importlib.import_module(old), "never_was_here")  # other names still fail as ever
 
 
 def test_a_plugin_file_with_old_imports_loads_and_decides(tmp_path: Path) -> None:

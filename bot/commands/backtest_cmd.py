@@ -10,10 +10,11 @@ from typing import Any
 from bot.backtest.data import align, load_candles, load_funding, parse_time_ms
 from bot.backtest.report import print_summary, to_json, write_report
 from bot.backtest.run import LendingSetup, backtest
-from bot.domain.instruments import InstrumentError, builtin_instrument
+from bot.domain.instruments import InstrumentError
 from bot.errors import UsageError
 from bot.ops.output import print_json
 from bot.plugins import loader as plugins
+from bot.venues.ccxt.registry import VENUE_IDS, builtin_instrument
 
 
 class _StrategyAction(argparse.Action):
@@ -46,7 +47,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--liquidation-threshold", type=float, default=0.825, help="e.g. 0.825")
     p.add_argument("--liquidation-bonus", type=float, default=0.05, help="e.g. 0.05 for 5 %%")
     p.add_argument("--hedge-capital-usd", type=float, default=20_000.0, help="capital of the hedge (USD)")
-    p.add_argument("--exchange", default="binancecoinm", help="binancecoinm, bybit, okx or deribit")
+    p.add_argument("--exchange", default="binancecoinm", help=f"ccxt id of the venue: one of {', '.join(VENUE_IDS)}")
     p.add_argument("--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)")
     p.add_argument(
         "--param", action=_StrategyAction, metavar="NAME=VALUE", help="parameter of the --strategy before it"

@@ -10,7 +10,7 @@ from typing import Any
 from bot.config import RiskSettings
 from bot.domain import inverse
 from bot.domain.features.tracker import NEUTRAL_FEATURES
-from bot.domain.instruments import InstrumentError, builtin_instrument
+from bot.domain.instruments import InstrumentError
 from bot.domain.lending import health
 from bot.domain.plan import plan_problem
 from bot.domain.risk import RiskLimits, apply_limits
@@ -18,6 +18,7 @@ from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.errors import HedgebotError, UsageError
 from bot.ops.output import print_json, print_table
 from bot.plugins import loader as plugins
+from bot.venues.ccxt.registry import VENUE_IDS, builtin_instrument
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--debt-usd", type=float, required=True, help="debt (USD)")
     p.add_argument("--liquidation-threshold", type=float, required=True, help="e.g. 0.825 for 82.5 %%")
     p.add_argument("--btc-price", type=float, required=True, help="BTC price (USD)")
-    p.add_argument("--exchange", default="binancecoinm", help="binancecoinm, bybit, okx or deribit")
+    p.add_argument("--exchange", default="binancecoinm", help=f"ccxt id of the venue: one of {', '.join(VENUE_IDS)}")
     p.add_argument("--strategy", default="dynamic", help="strategy name, package.module:Class or file.py")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
     p.add_argument("--margin-btc", type=float, default=0.0, help="BTC already in the futures account (long BTC)")

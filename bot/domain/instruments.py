@@ -1,10 +1,13 @@
-"""Inverse perpetual instrument specs: the built-in table and the reader for ccxt markets."""
+"""The inverse perpetual instrument: contract size, tick, lot, fees, and the venue's unit of amounts.
+
+Which venues exist and their built-in specs live with the venues (bot.venues.ccxt.registry); the
+domain names no venue.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 AmountUnit = Literal["contracts", "usd"]
@@ -16,7 +19,11 @@ class InstrumentError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """One inverse (coin-margined) perpetual: quoted in USD, settled and margined in BTC."""
+    """One inverse (coin-margined) perpetual: quoted in USD, settled and margined in BTC.
+
+    Every instrument here is one (the market reader refuses anything else), so it carries no
+    `is_inverse` or settlement currency to branch on: its PnL is always `domain.inverse`'s, in BTC.
+    """
 
     exchange: str  # ccxt exchange id
     symbol: str  # ccxt unified symbol
@@ -29,8 +36,6 @@ class Instrument:
     maker_fee: float = 0.0001
     taker_fee: float = 0.0005
     maintenance_margin_rate: float = 0.004
-    settle_currency: str = "BTC"
-    is_inverse: bool = True
     # Deribit takes order amounts in USD (multiples of the contract size), the others in contracts.
     amount_unit: AmountUnit = "contracts"
 
@@ -58,110 +63,20 @@ class Instrument:
         return round(raw)
 
 
-# Built-in specs, used offline (plan, backtest). Live runs read them from the loaded ccxt markets.
-# BitMEX is left out: it closed in 2026 and ccxt dropped it.
-BUILTIN: Mapping[str, Instrument] = {
-    "binancecoinm": Instrument(
-        exchange="binancecoinm",
-        symbol="BTC/USD:BTC",
-        venue_symbol="BTCUSD_PERP",
-        contract_size_usd=100.0,
-        tick_size=0.1,
-        max_leverage=125.0,
-        maker_fee=0.0001,
-        taker_fee=0.0005,
-        maintenance_margin_rate=0.004,
-    ),
-    "bybit": Instrument(
-        exchange="bybit",
-        symbol="BTC/USD:BTC",
-        venue_symbol="BTCUSD",
-        contract_size_usd=1.0,
-        tick_size=0.5,
-        max_leverage=100.0,
-        maker_fee=0.0002,
-        taker_fee=0.00055,
-        maintenance_margin_rate=0.005,
-    ),
-    "okx": Instrument(
-        exchange="okx",
-        symbol="BTC/USD:BTC",
-        venue_symbol="BTC-USD-SWAP",
-        contract_size_usd=100.0,
-        tick_size=0.1,
-        max_leverage=125.0,
-        maker_fee=0.0002,
-        taker_fee=0.0005,
-        maintenance_margin_rate=0.004,
-    ),
-    "deribit": Instrument(
-        exchange="deribit",
-        symbol="BTC/USD:BTC",
-        venue_symbol="BTC-PERPETUAL",
-        contract_size_usd=10.0,
-        tick_size=0.5,
-        max_leverage=50.0,
-        maker_fee=0.0,
-        taker_fee=0.0005,
-        maintenance_margin_rate=0.0,
-        amount_unit="usd",
-    ),
-}
+def instrument_from_dict(saved: dict[str, Any]) -> Instrument:
+    """The instrument a saved state (`dataclasses.asdict`) describes.
 
-
-def builtin_instrument(exchange: str) -> Instrument:
-    """The built-in spec of `exchange`'s BTC inverse perpetual."""
-    try:
-        return BUILTIN[exchange]
-    except KeyError:
-        known = ", ".join(sorted(BUILTIN))
-        raise InstrumentError(f"unknown exchange {exchange!r}: known inverse BTC perpetuals are {known}") from None
-
-
-def instrument_from_ccxt_market(exchange: str, market: Mapping[str, Any]) -> Instrument:
-    """The instrument described by one entry of ccxt's `exchange.markets`.
-
-    Contract size, precision and limits come from the market, never from the built-in table; only the
-    fee and maintenance defaults fall back to it when the market does not say.
+    Keys of fields since removed are ignored, so states saved by 0.1 (with `settle_currency` and
+    `is_inverse`) still load.
     """
-    if not market.get("inverse"):
-        raise InstrumentError(f"{exchange} {market.get('symbol')}: not an inverse contract")
-    if market.get("settle") != "BTC":
-        raise InstrumentError(f"{exchange} {market.get('symbol')}: settles in {market.get('settle')}, not BTC")
-    size = market.get("contractSize")
-    if not size or float(size) <= 0:
-        raise InstrumentError(f"{exchange} {market.get('symbol')}: market has no contractSize")
-    precision = market.get("precision") or {}
-    tick = precision.get("price")
-    if not tick:
-        raise InstrumentError(f"{exchange} {market.get('symbol')}: market has no price precision")
-    limits = market.get("limits") or {}
-    amount_min = (limits.get("amount") or {}).get("min")
-    lev_max = (limits.get("leverage") or {}).get("max")
-    base = BUILTIN.get(exchange)
-    amount_unit: AmountUnit = "usd" if exchange == "deribit" else "contracts"
-    amount_step = float(precision.get("amount") or 1.0)
-    lot = amount_step / float(size) if amount_unit == "usd" else amount_step
-    min_contracts = float(amount_min) if amount_min else lot
-    if amount_unit == "usd" and amount_min:
-        min_contracts = float(amount_min) / float(size)
-    spec = Instrument(
-        exchange=exchange,
-        symbol=str(market["symbol"]),
-        venue_symbol=str(market["id"]),
-        contract_size_usd=float(size),
-        tick_size=float(tick),
-        lot_contracts=max(lot, 1.0),
-        min_contracts=max(min_contracts, 1.0),
-        max_leverage=float(lev_max) if lev_max else (base.max_leverage if base else 20.0),
-        maker_fee=float(market["maker"]) if market.get("maker") is not None else (base.maker_fee if base else 0.0002),
-        taker_fee=float(market["taker"]) if market.get("taker") is not None else (base.taker_fee if base else 0.0005),
-        maintenance_margin_rate=base.maintenance_margin_rate if base else 0.005,
-        amount_unit=amount_unit,
-    )
-    return spec
+    known = {f.name for f in fields(Instrument)}
+    return Instrument(**{k: v for k, v in saved.items() if k in known})
 
 
-def with_fees(instrument: Instrument, maker_fee: float, taker_fee: float) -> Instrument:
-    """A copy of `instrument` with other fees (a paper account's settings)."""
-    return replace(instrument, maker_fee=maker_fee, taker_fee=taker_fee)
+def __getattr__(name: str) -> Any:
+    # builtin_instrument and instrument_from_ccxt_market moved to bot.venues.ccxt (0.2): the pure domain
+    # names no venue. bot.compat forwards the old names for one release, so only a caller still on an
+    # old name makes the venue code load.
+    from bot import compat
+
+    return compat.moved_name(__name__, name)

@@ -55,7 +55,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from bot.domain.instruments import Instrument
+from bot.domain.instruments import instrument_from_dict
 from bot.domain.orders import Fill, FundingPayment, Side
 from bot.paper.market import PaperMarket
 from bot.paper.orders import EngineSettings, OrderRecord
@@ -103,7 +103,9 @@ class PaperEngine(PaperMarket):
         """The engine `to_dict` described, exactly as it was."""
         if d.get("version") != STATE_VERSION:
             raise ValueError(f"paper state version {d.get('version')!r} is not {STATE_VERSION}")
-        engine = cls(Instrument(**d["instrument"]), EngineSettings(**d["settings"]), d["wallet_btc"], d["now_ms"])
+        engine = cls(
+            instrument_from_dict(d["instrument"]), EngineSettings(**d["settings"]), d["wallet_btc"], d["now_ms"]
+        )
         engine.leverage = float(d["leverage"])
         engine.margin_mode = d["margin_mode"]
         engine.contracts = int(d["contracts"])

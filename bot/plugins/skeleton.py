@@ -57,7 +57,7 @@ class {cls}(Strategy[{cls}Params]):
 
 _TEST = '''"""Tests of the {name} plugin: run with pytest after `pip install -e .`."""
 
-from bot.domain.instruments import builtin_instrument
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.plugins.loader import available
 from {module}.strategy import {cls}

@@ -2,7 +2,9 @@
 
 Amounts here are always whole contracts (the venue converts to its own unit, e.g. Deribit's USD)
 and positions are signed (negative is short). Every order carries a client id; `place` with an id the
-venue already knows returns that order instead of sending another.
+venue already knows returns that order instead of sending another. A venue resends what may be resent
+itself, once per call, under its own retry policy; a RetryableVenueError out of a call means those
+retries are spent, and nothing above retries again.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import pytest
 
 from bot.backtest.data import Candles, align, load_candles, load_funding, parse_time_ms
 from bot.backtest.run import Backtest, LendingSetup, backtest
-from bot.domain.instruments import builtin_instrument
 from bot.plugins import loader as plugins
+from bot.venues.ccxt.registry import builtin_instrument
 
 WINDOWS = {
     # name: (BTC file, collateral file, start, end)

@@ -9,7 +9,6 @@ import pytest
 
 from bot.domain.fast_init import positional_constructor
 from bot.domain.features.tracker import NEUTRAL_FEATURES
-from bot.domain.instruments import builtin_instrument
 from bot.domain.plan import EntryStyle, HedgePlan, StopTranche, make_plan, make_stop_tranche
 from bot.domain.snapshot import (
     EMPTY_STATE,
@@ -20,6 +19,7 @@ from bot.domain.snapshot import (
     make_lending_view,
     make_snapshot,
 )
+from bot.venues.ccxt.registry import builtin_instrument
 
 
 def test_a_fast_plan_equals_the_one_the_constructor_builds_and_stays_frozen() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import AccountState, Order, OrderStatus, OrderType, Position, Side
 from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.reconcile import Cancel, Place, ReconcileSettings, client_id, foreign_orders, reconcile
 
 BINANCE = builtin_instrument("binancecoinm")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.plan import ConditionalEntry, HedgePlan, StopTranche
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.sizing import size_hedge
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
+from bot.venues.ccxt.registry import builtin_instrument
 
 BINANCE = builtin_instrument("binancecoinm")
 

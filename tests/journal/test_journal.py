@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.domain.alerts import Alert, AlertKind, Severity
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import Fill, OrderStatus, Side
 from bot.domain.plan import FLAT
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.journal import FundingPayment, Journal, JournalError, OrderState, SnapshotSummary
 from bot.journal.schema import LATEST_VERSION, MIGRATIONS, migrate
+from bot.venues.ccxt.registry import builtin_instrument
 from tests.journal.fixtures import ack, entry, plan, stop, summary
 
 

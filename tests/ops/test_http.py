@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import AccountState, Order, OrderStatus, OrderType, Position, Side
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.errors import ConfigError
@@ -18,6 +17,7 @@ from bot.ops.http import StatusServer, is_loopback
 from bot.ops.kill import KillSwitch
 from bot.ops.metrics import Metrics
 from bot.ops.status import BotStatus
+from bot.venues.ccxt.registry import builtin_instrument
 from tests.journal.fixtures import plan
 
 NOW_MS = 1_800_000_000_000

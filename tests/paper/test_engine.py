@@ -7,7 +7,6 @@ import math
 
 import pytest
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import FundingPayment, OrderRequest, OrderStatus, OrderType, Side
 from bot.errors import OrderRejected
 from bot.paper import EngineSettings, PaperEngine
@@ -18,6 +17,7 @@ from bot.paper.errors import (
     ReduceOnlyRejected,
     WouldTriggerImmediately,
 )
+from bot.venues.ccxt.registry import builtin_instrument
 
 BINANCE = builtin_instrument("binancecoinm")
 T0 = 1_600_000_000_000 - 1_600_000_000_000 % (8 * 3600 * 1000) + 60_000  # just after a funding time

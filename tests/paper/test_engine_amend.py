@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderStatus, OrderType, Side
 from bot.paper import EngineSettings, PaperEngine
 from bot.paper.errors import InsufficientMargin, PrecisionError
+from bot.venues.ccxt.registry import builtin_instrument
 
 EXACT = EngineSettings(slippage_bps=0.0, spread_bps=0.0, leverage=10.0)
 

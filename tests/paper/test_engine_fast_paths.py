@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.paper import EngineSettings, PaperEngine
+from bot.venues.ccxt.registry import builtin_instrument
 
 BINANCE = builtin_instrument("binancecoinm")
 T0 = 1_600_000_000_000

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.errors import OrderRejected
 from bot.paper import EngineSettings
 from bot.venues.base import Venue
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 
 BINANCE = builtin_instrument("binancecoinm")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan, StopTranche
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.paper import EngineSettings, PaperEngine
+from bot.venues.ccxt.registry import builtin_instrument
 
 BINANCE = builtin_instrument("binancecoinm")
 

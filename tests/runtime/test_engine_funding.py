@@ -10,7 +10,6 @@ from typing import ClassVar
 import pytest
 
 from bot.domain import inverse
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
@@ -19,6 +18,7 @@ from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
 from bot.runtime.feeds import LendingReading, MarkReading
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from strategies.base import Strategy, StrategyParams
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.features.tracker import FeatureTracker
-from bot.domain.instruments import builtin_instrument
 from bot.domain.lending import health
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import EMPTY_STATE, HedgeView, LendingView, Snapshot
+from bot.venues.ccxt.registry import builtin_instrument
 
 
 @dataclass(frozen=True, slots=True)

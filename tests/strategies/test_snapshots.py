@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain.features.tracker import NEUTRAL_FEATURES
-from bot.domain.instruments import builtin_instrument
 from bot.domain.snapshot import EMPTY_STATE, HedgeView, LendingView, Snapshot, StrategyState
+from bot.venues.ccxt.registry import builtin_instrument
 
 
 def snapshot_at(health_factor: float, now_ms: int = 0, state: StrategyState = EMPTY_STATE) -> Snapshot:

@@ -4,6 +4,7 @@ ccxt builds and signs the request exactly as it would for the exchange; only `fe
 is replaced. Paths with a stored raw response (the markets fixtures, made by hand in the shape of
 each exchange's instruments endpoint) are answered from it; any other request is recorded and
 aborted with `Captured`, so a test reads the exact endpoint, method and parameters ccxt would send.
+A response may also be a function of the request, which answers or raises as the venue would.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def stub_network(exchange: Any, exchange_id: str, responses: dict[str, Any] | No
         sent.append(request)
         for path, response in canned.items():
             if request.path.endswith(path):
-                return response
+                return response(request) if callable(response) else response
         raise Captured(request)
 
     exchange.fetch = fetch

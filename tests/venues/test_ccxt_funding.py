@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain.orders import FundingPayment
 from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.registry import VENUE_IDS
 from bot.venues.ccxt.venue import CcxtVenue
 from tests.venues.ccxt_stub import Request, stub_network
 from tests.venues.test_ccxt_requests import captured, settings
@@ -148,7 +149,7 @@ EXPECTED_PAYMENTS = {
     "deribit": FundingPayment(T, 0.00005, 0.0, -3000),  # $10 contracts
 }
 
-VENUES = list(EXPECTED_REQUESTS)
+VENUES = VENUE_IDS  # every registered venue: a new one fails here until its funding is pinned
 
 
 async def _venue(exchange_id: str, answers: dict[str, Any] | None = None) -> tuple[CcxtVenue, list[Request]]:

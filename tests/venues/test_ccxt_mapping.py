@@ -7,11 +7,12 @@ import json
 import ccxt.async_support as ccxt
 import pytest
 
-from bot.domain.instruments import instrument_from_ccxt_market
 from bot.domain.orders import OrderStatus, OrderType
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError, VenueError
+from bot.venues.ccxt import binancecoinm, deribit, okx
 from bot.venues.ccxt.errors import RetryPolicy, classify, is_no_change
-from bot.venues.ccxt.params import BINANCECOINM, DERIBIT, OKX, order_from_ccxt
+from bot.venues.ccxt.instruments import instrument_from_ccxt_market
+from bot.venues.ccxt.params import order_from_ccxt
 from tests.venues.ccxt_stub import FIXTURES, stub_network
 
 
@@ -90,7 +91,7 @@ def test_a_binance_algo_order_reads_back_with_its_client_id_and_trigger() -> Non
         "reduceOnly": True,
         "price": None,
     }
-    order = order_from_ccxt(BINANCECOINM, spec, raw)
+    order = order_from_ccxt(binancecoinm.PARAMS, spec, raw)
     assert (order.client_id, order.type, order.contracts, order.trigger_price) == (
         "hbSabc",
         OrderType.STOP_MARKET,
@@ -122,14 +123,14 @@ def test_deribit_amounts_in_usd_read_back_as_contracts_and_labels_as_client_ids(
         "filled": 30.0,
         "status": "closed",
     }
-    order = order_from_ccxt(DERIBIT, spec, raw)
+    order = order_from_ccxt(deribit.PARAMS, spec, raw)
     assert (order.client_id, order.contracts, order.filled_contracts, order.status) == (
         "hbEx",
         3,
         3,
         OrderStatus.FILLED,
     )
-    assert OKX.client_id_of({"info": {"algoClOrdId": "hbS1", "clOrdId": ""}}) == "hbS1"
+    assert okx.PARAMS.client_id_of({"info": {"algoClOrdId": "hbS1", "clOrdId": ""}}) == "hbS1"
 
 
 def _binance_market() -> dict[str, object]:

@@ -8,9 +8,10 @@ import pytest
 
 from bot.config import ExchangeSettings
 from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.registry import VENUE_IDS
 
 
-@pytest.mark.parametrize("venue", ["binancecoinm", "bybit", "okx", "deribit"])
+@pytest.mark.parametrize("venue", VENUE_IDS)
 async def test_bursts_go_out_at_once_but_the_minute_budget_holds(venue: str) -> None:
     exchange = build_exchange(ExchangeSettings(id=venue), testnet=True)
     try:

@@ -15,15 +15,15 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from bot.config import ExchangeSettings
-from bot.domain.instruments import Instrument, instrument_from_ccxt_market
+from bot.domain.instruments import Instrument
 from bot.domain.orders import Order, OrderRequest, OrderStatus, OrderType, Side
 from bot.venues.ccxt.client import build_exchange
-from bot.venues.ccxt.params import VENUE_PARAMS
+from bot.venues.ccxt.instruments import instrument_from_ccxt_market
+from bot.venues.ccxt.registry import VENUE_IDS, VENUES
 from tests.venues.ccxt_stub import Captured, Request, stub_network
 from tests.venues.expected_requests import EXPECTED_CANCELS, EXPECTED_OPEN_QUERIES, EXPECTED_ORDERS
 
 SYMBOL = "BTC/USD:BTC"
-VENUES = ["binancecoinm", "bybit", "okx", "deribit"]
 
 MARKET_SHORT = OrderRequest("hbEmarket", Side.SELL, OrderType.MARKET, 3)
 LIMIT_SHORT = OrderRequest("hbElimit", Side.SELL, OrderType.LIMIT, 3, price=60123.45)
@@ -56,7 +56,11 @@ async def _loaded(exchange_id: str, testnet: bool = False) -> tuple[Any, list[Re
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(params=VENUES, scope="module", loop_scope="module")
+@pytest_asyncio.fixture(
+    params=VENUE_IDS,  # every registered venue has its requests pinned
+    scope="module",
+    loop_scope="module",
+)
 async def venue(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, Any, Instrument]]:
     exchange, _ = await _loaded(request.param)
     yield request.param, exchange, instrument_from_ccxt_market(request.param, exchange.market(SYMBOL))
@@ -72,7 +76,7 @@ async def captured(coro: Any) -> Request:
 @pytest.mark.parametrize("action", list(ACTIONS))
 async def test_each_order_shape_becomes_the_venues_own_request(venue: tuple[str, Any, Instrument], action: str) -> None:
     exchange_id, exchange, instrument = venue
-    call = VENUE_PARAMS[exchange_id].create_call(instrument, ACTIONS[action], "isolated")
+    call = VENUES[exchange_id].params.create_call(instrument, ACTIONS[action], "isolated")
     request = await captured(exchange.create_order(SYMBOL, call.type, call.side, call.amount, call.price, call.params))
     method, path, params = EXPECTED_ORDERS[exchange_id][action]
     assert (request.method, request.path) == (method, path)
@@ -82,7 +86,7 @@ async def test_each_order_shape_becomes_the_venues_own_request(venue: tuple[str,
 async def test_open_orders_are_read_from_plain_and_conditional_books(venue: tuple[str, Any, Instrument]) -> None:
     exchange_id, exchange, _ = venue
     seen = []
-    for query in VENUE_PARAMS[exchange_id].open_order_queries:
+    for query in VENUES[exchange_id].params.open_order_queries:
         request = await captured(exchange.fetch_open_orders(SYMBOL, None, None, dict(query)))
         seen.append((request.path, request.params))
     assert seen == EXPECTED_OPEN_QUERIES[exchange_id]
@@ -95,7 +99,7 @@ async def test_cancel_goes_to_the_book_the_order_lives_in(
     exchange_id, exchange, _ = venue
     otype = OrderType.STOP_MARKET if conditional else OrderType.LIMIT
     order = Order("hbX", "123", Side.BUY, otype, 1, 0, OrderStatus.OPEN)
-    request = await captured(exchange.cancel_order("123", SYMBOL, VENUE_PARAMS[exchange_id].cancel_params(order)))
+    request = await captured(exchange.cancel_order("123", SYMBOL, VENUES[exchange_id].params.cancel_params(order)))
     assert (request.method, request.path, request.params) == EXPECTED_CANCELS[exchange_id][int(conditional)]
 
 
@@ -121,7 +125,7 @@ async def test_testnet_requests_go_to_each_venues_test_environment(
     exchange_id: str, host: str, header: tuple[str, str] | None
 ) -> None:
     exchange, _ = await _loaded(exchange_id, testnet=True)
-    call = VENUE_PARAMS[exchange_id].create_call(
+    call = VENUES[exchange_id].params.create_call(
         instrument_from_ccxt_market(exchange_id, exchange.market(SYMBOL)), MARKET_SHORT, "cross"
     )
     request = await captured(exchange.create_order(SYMBOL, call.type, call.side, call.amount, call.price, call.params))

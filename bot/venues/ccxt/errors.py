@@ -1,25 +1,56 @@
-"""ccxt exceptions mapped to what hedgebot does about them. Pure."""
+"""ccxt exceptions mapped to what hedgebot does about them, and the one retry of what may be resent.
+
+The retry lives here and nowhere else: the ccxt venue wraps each of its operations in `with_retries`
+once (an order's send with its look-up, a read), and nothing above it (the executor, the engine)
+retries again. So one order is sent at most `RetryPolicy.attempts` times, always with the same client id.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import ccxt.async_support as ccxt
+import structlog
 
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError, VenueError
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+AUTH_HINT = (
+    "the venue refused the API key: check HEDGEBOT_EXCHANGE__API_KEY, __API_SECRET and __PASSWORD (where the "
+    "venue has one), and that they are keys of this environment (testnet keys for --mode testnet)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often and how patiently a retryable failure is resent (same request, same client id)."""
 
-    attempts: int = 5
+    attempts: int = 5  # calls in all, the first one included
     first_delay_s: float = 0.5
     max_delay_s: float = 8.0
 
     def delay_s(self, attempt: int) -> float:
         """Back-off before retry number `attempt` (1-based): doubling, capped."""
         return float(min(self.max_delay_s, self.first_delay_s * 2 ** (attempt - 1)))
+
+
+async def with_retries(action: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    """call()'s result; a RetryableVenueError is retried with back-off, and raised once `attempts` calls failed."""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return await call()
+        except RetryableVenueError as err:
+            if attempt == policy.attempts:
+                raise
+            delay = policy.delay_s(attempt)
+            log.warning("venue call failed, retrying", action=action, attempt=attempt, delay_s=delay, err=str(err))
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # the loop always returns or raises
 
 
 def is_gone(exc: BaseException) -> bool:
@@ -43,7 +74,7 @@ def classify(exc: BaseException, action: str) -> VenueError:
     """
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied | ccxt.AccountSuspended):
-        return AuthFailed(message)
+        return AuthFailed(f"{message}; {AUTH_HINT}")
     if isinstance(exc, ccxt.NetworkError):  # RequestTimeout, ExchangeNotAvailable, DDoSProtection, InvalidNonce
         return RetryableVenueError(message)
     if isinstance(exc, ccxt.InsufficientFunds | ccxt.InvalidOrder):  # incl. OrderImmediatelyFillable

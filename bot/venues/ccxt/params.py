@@ -1,9 +1,10 @@
-"""Per-venue ccxt parameter tables: how each exchange wants our four order shapes said. Pure.
+"""The shape of a venue's ccxt parameter table, what it builds, and the reading of ccxt orders. Pure.
 
 ccxt's unified params are not safe across venues: the same `triggerPrice` is an algo order on Binance
 COIN-M, needs a `triggerDirection` on Bybit, is ignored by Deribit (which wants `stopLossPrice`), and
-the client order id travels under five names. Each venue therefore gets its own small table here, and
-tests/venues/test_ccxt_requests.py pins the exact request ccxt builds from it.
+the client order id travels under five names. Each venue module (binancecoinm.py, bybit.py, ...)
+therefore fills in its own `VenueParams`, and tests/venues/test_ccxt_requests.py pins the exact request
+ccxt builds from it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ class CreateCall:
 class VenueParams:
     """One venue's table. Field names say which ccxt argument they feed."""
 
-    exchange: str
     plain_client_id_key: str  # client id of a market/limit order
     trigger_client_id_key: str  # client id of a conditional (algo) order
     # How a stop-market is expressed: 'triggerPrice' (Binance, Bybit, OKX) or 'stopLossPrice' (Deribit).
@@ -39,7 +39,8 @@ class VenueParams:
     mark_trigger: Mapping[str, Any]  # the params that make the trigger watch the mark price
     # Params of each fetch_open_orders call; together they return plain *and* conditional orders.
     open_order_queries: tuple[Mapping[str, Any], ...]
-    trigger_cancel_params: Mapping[str, Any]  # extra params to cancel a conditional order
+    # Extra params that address the conditional book: to cancel an order there, or look one up in it.
+    trigger_book_params: Mapping[str, Any]
     needs_trigger_direction: bool = False  # Bybit: 'ascending' for a stop buy, 'descending' for a sell
     margin_mode_param: str | None = None  # OKX: every order says its margin mode ('tdMode')
     reduce_only_key: str = "reduceOnly"
@@ -81,7 +82,13 @@ class VenueParams:
 
     def cancel_params(self, order: Order) -> dict[str, Any]:
         """Extra params of cancel_order for `order` (conditional orders live elsewhere on some venues)."""
-        return dict(self.trigger_cancel_params) if order.type is OrderType.STOP_MARKET else {}
+        return dict(self.trigger_book_params) if order.type is OrderType.STOP_MARKET else {}
+
+    def lookup_params(self, client_id: str, conditional: bool) -> dict[str, Any]:
+        """fetch_order params that find `client_id` in the plain or the conditional book (fetches_by_client_id)."""
+        if conditional:
+            return {self.trigger_client_id_key: client_id, **self.trigger_book_params}
+        return {"clientOrderId": client_id}  # ccxt's unified name; it says it in the venue's words
 
     def client_id_of(self, raw: Mapping[str, Any]) -> str:
         """Our client id of a ccxt order structure, wherever this venue put it."""
@@ -94,65 +101,6 @@ class VenueParams:
                 return str(info[key])
         return ""
 
-
-BINANCECOINM = VenueParams(
-    exchange="binancecoinm",
-    plain_client_id_key="newClientOrderId",
-    # ccxt sends conditional COIN-M orders to POST /dapi/v1/algoOrder, whose id field is clientAlgoId.
-    trigger_client_id_key="clientAlgoId",
-    trigger_price_key="triggerPrice",
-    mark_trigger={"workingType": "MARK_PRICE"},
-    open_order_queries=({}, {"trigger": True}),  # openOrders, then openAlgoOrders
-    trigger_cancel_params={"trigger": True},
-    info_client_id_keys=("clientAlgoId", "clientOrderId"),
-    fetches_by_client_id=True,
-)
-
-BYBIT = VenueParams(
-    exchange="bybit",
-    plain_client_id_key="orderLinkId",
-    trigger_client_id_key="orderLinkId",
-    trigger_price_key="triggerPrice",
-    mark_trigger={"triggerBy": "MarkPrice"},
-    open_order_queries=({}, {"trigger": True}),  # plain, then orderFilter=StopOrder
-    trigger_cancel_params={},
-    needs_trigger_direction=True,
-    mark_price_method="fetch_ticker",
-    info_client_id_keys=("orderLinkId",),
-    balance_total_is_equity=False,
-)
-
-OKX = VenueParams(
-    exchange="okx",
-    plain_client_id_key="clOrdId",
-    # Trigger orders go to /trade/order-algo, whose client id is algoClOrdId (clOrdId is the child's).
-    trigger_client_id_key="algoClOrdId",
-    trigger_price_key="triggerPrice",
-    mark_trigger={"triggerPxType": "mark"},
-    open_order_queries=({}, {"trigger": True}),  # orders-pending, then orders-algo-pending
-    trigger_cancel_params={"trigger": True},
-    margin_mode_param="tdMode",
-    info_client_id_keys=("algoClOrdId", "clOrdId"),
-    sets_margin_mode=False,  # OKX's margin mode is per order (tdMode) and per leverage setting
-    leverage_margin_mode_param="marginMode",
-)
-
-DERIBIT = VenueParams(
-    exchange="deribit",
-    plain_client_id_key="label",
-    trigger_client_id_key="label",
-    # ccxt's Deribit createOrder ignores triggerPrice; stopLossPrice makes it a stop_market.
-    trigger_price_key="stopLossPrice",
-    mark_trigger={"trigger": "mark_price"},
-    open_order_queries=({},),  # get_open_orders_by_instrument returns triggers too (type=all)
-    trigger_cancel_params={},
-    mark_price_method="fetch_ticker",
-    info_client_id_keys=("label",),
-    sets_margin_mode=False,  # Deribit has no per-instrument leverage or margin mode: it is account-wide
-    sets_leverage=False,
-)
-
-VENUE_PARAMS: Mapping[str, VenueParams] = {p.exchange: p for p in (BINANCECOINM, BYBIT, OKX, DERIBIT)}
 
 _STATUS = {
     "open": OrderStatus.OPEN,

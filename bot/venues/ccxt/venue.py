@@ -1,10 +1,12 @@
 """The live venue: the Venue interface on ccxt.async_support for the BTC inverse perpetual.
 
-Every call goes through `_call`, which retries network trouble with back-off and maps the rest of
-ccxt's exceptions to OrderRejected / AuthFailed. `place` is idempotent by client id: it looks the id
-up before every send, so a retry after a timeout, or a restart, finds the order that already landed
-instead of doubling it. Secrets never reach a log line: only ccxt's messages (which carry no keys)
-and our own words are logged.
+Every request goes through `_request`, which maps ccxt's exceptions to the VenueError that says what to
+do (errors.classify). Each public operation is retried once, as a whole, by the one retry policy
+(errors.with_retries); the private parts it is made of never retry, so retries never nest. `place` is
+idempotent by client id: each attempt looks the id up before it sends, so a retry after a timeout, or
+a restart, finds the order that already landed instead of doubling it. What differs between venues is
+read from the venue's spec (bot.venues.ccxt.registry), never branched on here. Secrets never reach a
+log line: only ccxt's messages (which carry no keys) and our own words are logged.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import ccxt.async_support as ccxt
 import structlog
 
 from bot.config import ExchangeSettings
-from bot.domain.instruments import Instrument, InstrumentError, instrument_from_ccxt_market
+from bot.domain.instruments import Instrument, InstrumentError
 from bot.domain.orders import (
     FLAT_POSITION,
     AccountState,
@@ -31,11 +33,14 @@ from bot.domain.orders import (
     Position,
     Side,
 )
-from bot.errors import RetryableVenueError, VenueError
+from bot.errors import VenueError
 from bot.venues.ccxt.client import build_exchange
-from bot.venues.ccxt.errors import RetryPolicy, classify, is_gone, is_no_change
-from bot.venues.ccxt.funding import fetch_funding_raw, payments_from_raw
-from bot.venues.ccxt.params import VENUE_PARAMS, VenueParams, order_from_ccxt
+from bot.venues.ccxt.errors import RetryPolicy, classify, is_gone, is_no_change, with_retries
+from bot.venues.ccxt.funding import payments_from_raw
+from bot.venues.ccxt.instruments import instrument_from_ccxt_market
+from bot.venues.ccxt.params import VenueParams, order_from_ccxt
+from bot.venues.ccxt.registry import venue_spec
+from bot.venues.ccxt.spec import VenueSpec
 
 SYMBOL = "BTC/USD:BTC"
 DEFAULT_RETRY = RetryPolicy()
@@ -56,7 +61,8 @@ class CcxtVenue:
         symbol: str = SYMBOL,
     ) -> None:
         self.settings = settings
-        self.params: VenueParams = VENUE_PARAMS[settings.id]
+        self.spec: VenueSpec = venue_spec(settings.id)
+        self.params: VenueParams = self.spec.params
         self.exchange = exchange if exchange is not None else build_exchange(settings, testnet)
         self.symbol = symbol
         self.retry = retry
@@ -69,28 +75,36 @@ class CcxtVenue:
             raise VenueError("the venue is not connected: await connect() first")
         return self._instrument
 
-    async def _call(self, action: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """fn(), retried on network trouble; any other ccxt error raised as the VenueError it means."""
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                return await fn()
-            except ccxt.BaseError as exc:
-                err = classify(exc, action)
-                if not isinstance(err, RetryableVenueError) or attempt == self.retry.attempts:
-                    raise err from exc
-                if isinstance(exc, ccxt.InvalidNonce):
-                    # Our clock drifted from the venue's: measure the offset before resending.
-                    self.exchange.options["adjustForTimeDifference"] = True
+    async def _request(self, action: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """fn(), once; a ccxt error is raised as the VenueError it means (RetryableVenueError: may be resent)."""
+        try:
+            return await fn()
+        except ccxt.BaseError as exc:
+            err = classify(exc, action)
+            if isinstance(exc, ccxt.InvalidNonce):
+                # Our clock drifted from the venue's: measure the offset now, so the resend is signed right.
+                self.exchange.options["adjustForTimeDifference"] = True
+                try:
                     await self.exchange.load_time_difference()
-                delay = self.retry.delay_s(attempt)
-                log.warning("venue call failed, retrying", action=action, attempt=attempt, delay_s=delay, err=str(err))
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # the loop always returns or raises
+                except ccxt.BaseError as sync_exc:
+                    log.warning("could not measure the venue's clock", err=str(sync_exc))
+            raise err from exc
+
+    async def _retried(self, action: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """operation(), under the one retry policy: the outermost step of a public method, never nested."""
+        return await with_retries(action, operation, self.retry)
+
+    async def _call(self, action: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """fn(), an operation of one request, under the retry policy."""
+        return await self._retried(action, lambda: self._request(action, fn))
 
     async def connect(self) -> Instrument:
         markets = await self._call("load markets", self.exchange.load_markets)
         if self.symbol not in markets:
-            raise VenueError(f"{self.settings.id} has no market {self.symbol}")
+            raise VenueError(
+                f"{self.spec.name} ({self.settings.id}) lists no market {self.symbol}: hedgebot trades its BTC "
+                "inverse perpetual; check HEDGEBOT_EXCHANGE__ID, and HEDGEBOT_EXCHANGE__API_URL if it is set"
+            )
         try:
             self._instrument = instrument_from_ccxt_market(self.settings.id, markets[self.symbol])
         except InstrumentError as exc:
@@ -118,11 +132,14 @@ class CcxtVenue:
 
     async def _orders(self, method: str, query: Mapping[str, Any]) -> list[dict[str, Any]]:
         fetch = getattr(self.exchange, method)
-        result: list[dict[str, Any]] = await self._call(method, lambda: fetch(self.symbol, None, None, dict(query)))
+        result: list[dict[str, Any]] = await self._request(method, lambda: fetch(self.symbol, None, None, dict(query)))
         return result
 
     async def open_orders(self) -> list[Order]:
         """Every open order (plain and conditional) on the instrument."""
+        return await self._retried("fetch open orders", self._open_orders)
+
+    async def _open_orders(self) -> list[Order]:
         seen: dict[str, Order] = {}
         for query in self.params.open_order_queries:
             raws = await self._orders("fetch_open_orders", query)
@@ -135,11 +152,11 @@ class CcxtVenue:
         return list(seen.values())
 
     async def position(self) -> Position:
-        return (await self._position_and_mark())[0]
+        return (await self._retried("fetch positions", self._position_and_mark))[0]
 
     async def _position_and_mark(self) -> tuple[Position, float | None]:
         """The position, and the mark price where the venue reports it with positions (Binance does)."""
-        raws = await self._call("fetch positions", lambda: self.exchange.fetch_positions([self.symbol]))
+        raws = await self._request("fetch positions", lambda: self.exchange.fetch_positions([self.symbol]))
         mark: float | None = None
         for raw in raws:
             if raw.get("symbol") != self.symbol:
@@ -164,24 +181,28 @@ class CcxtVenue:
         return FLAT_POSITION, mark
 
     async def mark_price(self) -> float:
-        if self.params.mark_price_method == "fetch_mark_price":
-            raw = await self._call("fetch mark price", lambda: self.exchange.fetch_mark_price(self.symbol))
-        else:
-            raw = await self._call("fetch ticker", lambda: self.exchange.fetch_ticker(self.symbol))
+        return await self._retried("fetch mark price", self._mark_price)
+
+    async def _mark_price(self) -> float:
+        method = self.params.mark_price_method  # fetch_mark_price, or fetch_ticker where the ticker says it
+        raw = await self._request(method, lambda: getattr(self.exchange, method)(self.symbol))
         mark = raw.get("markPrice") or (raw.get("info") or {}).get("markPrice")
         if not mark:
             raise VenueError(f"{self.settings.id} gave no mark price for {self.symbol}")
         return float(mark)
 
     async def account(self) -> AccountState:
+        return await self._retried("fetch account", self._account)
+
+    async def _account(self) -> AccountState:
         balance, (position, mark), orders = await asyncio.gather(
-            self._call("fetch balance", self.exchange.fetch_balance),
+            self._request("fetch balance", self.exchange.fetch_balance),
             self._position_and_mark(),
-            self.open_orders(),
+            self._open_orders(),
         )
         if mark is None:
             # Only where positions do not carry it: the mark is a heavy read (weight 10 on Binance).
-            mark = await self.mark_price()
+            mark = await self._mark_price()
         total = float((balance.get("total") or {}).get("BTC") or 0.0)
         wallet = total - position.unrealized_pnl_btc if self.params.balance_total_is_equity else total
         return AccountState(wallet_btc=wallet, position=position, open_orders=tuple(orders), mark_price=mark)
@@ -192,13 +213,16 @@ class CcxtVenue:
         `conditional` says which book to look in where the venue keeps two (Binance's order and
         algoOrder); None looks in both.
         """
+        return await self._retried(f"find {client_id}", lambda: self._find(client_id, conditional))
+
+    async def _find(self, client_id: str, conditional: bool | None) -> Order | None:
         if self.params.fetches_by_client_id:
             for algo in (False, True) if conditional is None else (conditional,):
                 found = await self._fetch_by_client_id(client_id, algo)
                 if found is not None:
                     return found
             return None
-        for order in await self.open_orders():
+        for order in await self._open_orders():
             if order.client_id == client_id:
                 return order
         for query in self.params.open_order_queries:
@@ -208,8 +232,8 @@ class CcxtVenue:
                     return order_from_ccxt(self.params, self.instrument, raw)
         return None
 
-    async def _fetch_by_client_id(self, client_id: str, algo: bool) -> Order | None:
-        extra: dict[str, Any] = {"clientAlgoId": client_id, "trigger": True} if algo else {"clientOrderId": client_id}
+    async def _fetch_by_client_id(self, client_id: str, conditional: bool) -> Order | None:
+        extra = self.params.lookup_params(client_id, conditional)
 
         async def fetch() -> Any:
             try:
@@ -219,49 +243,55 @@ class CcxtVenue:
                     return None
                 raise
 
-        raw = await self._call("fetch order by client id", fetch)
+        raw = await self._request("fetch order by client id", fetch)
         return order_from_ccxt(self.params, self.instrument, raw) if raw else None
 
     async def place(self, order: OrderRequest) -> Order:
+        """The order with `order.client_id`: the one the venue already has, or else one sent now.
+
+        Every attempt looks the id up before it sends, so a resend after a lost answer finds the order
+        that landed instead of placing it twice.
+        """
         conditional = order.type is OrderType.STOP_MARKET
         call = self.params.create_call(self.instrument, order, self.settings.margin_mode)
-        for attempt in range(1, self.retry.attempts + 1):
-            existing = await self.find(order.client_id, conditional)
+        action = f"place {order.client_id}"
+
+        async def attempt() -> Order:
+            existing = await self._find(order.client_id, conditional)
             if existing is not None:
                 self._known[order.client_id] = existing
                 return existing
-            try:
-                raw = await self.exchange.create_order(
+            raw = await self._request(
+                action,
+                lambda: self.exchange.create_order(
                     self.symbol, call.type, call.side, call.amount, call.price, dict(call.params)
-                )
-            except ccxt.BaseError as exc:
-                err = classify(exc, f"place {order.client_id}")
-                if not isinstance(err, RetryableVenueError) or attempt == self.retry.attempts:
-                    raise err from exc
-                log.warning("order send failed, looking it up before resending", client_id=order.client_id)
-                await asyncio.sleep(self.retry.delay_s(attempt))
-                continue
-            placed = order_from_ccxt(self.params, self.instrument, raw)
-            placed = _fill_gaps(placed, order)
+                ),
+            )
+            placed = _fill_gaps(order_from_ccxt(self.params, self.instrument, raw), order)
             self._known[order.client_id] = placed
             return placed
-        raise AssertionError("unreachable")
+
+        return await self._retried(action, attempt)
 
     async def cancel(self, client_id: str) -> None:
+        await self._retried(f"cancel {client_id}", lambda: self._cancel(client_id))
+
+    async def _cancel(self, client_id: str) -> None:
         order = self._known.get(client_id)
         if order is None or order.status is not OrderStatus.OPEN:
-            order = next((o for o in await self.open_orders() if o.client_id == client_id), None)
+            order = next((o for o in await self._open_orders() if o.client_id == client_id), None)
         if order is None:
             return  # already gone
+        venue_id, extra = order.venue_id, self.params.cancel_params(order)
 
         async def cancel() -> None:
             try:
-                await self.exchange.cancel_order(order.venue_id, self.symbol, self.params.cancel_params(order))
+                await self.exchange.cancel_order(venue_id, self.symbol, extra)
             except ccxt.BaseError as exc:
                 if not is_gone(exc):
                     raise
 
-        await self._call(f"cancel {client_id}", cancel)
+        await self._request(f"cancel {client_id}", cancel)
         self._known.pop(client_id, None)
 
     async def fills(self, since_ms: int) -> list[Fill]:
@@ -283,13 +313,12 @@ class CcxtVenue:
         return out
 
     async def funding(self, since_ms: int) -> list[FundingPayment]:
-        """Funding payments since `since_ms` (see bot.venues.ccxt.funding for what each venue reports)."""
-        venue_id, instrument = self.settings.id, self.instrument
+        """Funding payments since `since_ms` (each venue's module says what its rows report)."""
+        spec, instrument = self.spec, self.instrument
         raws = await self._call(
-            "fetch funding history",
-            lambda: fetch_funding_raw(self.exchange, venue_id, self.symbol, instrument, since_ms),
+            "fetch funding history", lambda: spec.fetch_funding(self.exchange, self.symbol, instrument, since_ms)
         )
-        return payments_from_raw(venue_id, instrument, raws, since_ms)
+        return payments_from_raw(spec.parse_funding, instrument, raws, since_ms)
 
     async def close(self) -> None:
         await self.exchange.close()
