@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from bot.clock import wall_ms
 from bot.config import Mode, Settings
 from bot.domain.instruments import InstrumentError, instrument_from_ccxt_market
 from bot.domain.risk import RiskLimits
@@ -34,7 +35,7 @@ from bot.ops.status import BotStatus
 from bot.paper.orders import EngineSettings
 from bot.plugins import loader as plugins
 from bot.runtime.config import EngineConfig
-from bot.runtime.engine import Engine, wall_ms
+from bot.runtime.engine import Engine
 from bot.runtime.guards import GuardLimits
 from bot.venues.base import Venue
 from bot.venues.ccxt.client import build_exchange

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bot.clock import wall_ms
 from bot.commands.journal_cmd import iso_ms
 from bot.config import Settings, load_settings
 from bot.errors import HedgebotError, UsageError
@@ -98,7 +98,7 @@ def run_status(args: argparse.Namespace) -> int:
     if doc is None:
         db = args.db or settings.db_path
         with Journal.open_readonly(db) as journal:
-            doc = status_from_journal(journal, int(time.time() * 1000))
+            doc = status_from_journal(journal, wall_ms())
         doc["journal"] = str(db)
     else:
         doc["url"] = url
@@ -189,7 +189,7 @@ def run_kill(args: argparse.Namespace) -> int:
                 print(f"kill requested at {url}: {answer['reason']}")
             return 0
     path = kill_file_for(args.db or settings.db_path)
-    write_kill_file(path, args.reason, int(time.time() * 1000))
+    write_kill_file(path, args.reason, wall_ms())
     if args.json:
         print_json({"via": "file", "path": str(path), "reason": args.reason})
     else:

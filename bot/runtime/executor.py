@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
+from bot.clock import Clock
 from bot.domain.orders import Order
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError
 from bot.journal.aio import AsyncJournal
@@ -22,7 +23,6 @@ from bot.venues.base import Venue
 from bot.venues.reconcile import Action, Cancel, Place
 
 T = TypeVar("T")
-Clock = Callable[[], int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from bot.clock import Clock
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
@@ -17,7 +16,7 @@ ENTRIES: frozenset[str] = frozenset({ENTRY, CONDITIONAL})
 STOPS: frozenset[str] = frozenset({STOP})
 
 
-async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Callable[[], int], roles: frozenset[str]) -> None:
+async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Clock, roles: frozenset[str]) -> None:
     """Cancel our open orders whose client-id role is in `roles`, never another's; a failed cancel is logged."""
     account = await venue.account()
     for order in account.open_orders:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from bot.clock import wall_ms
 from bot.config import ExchangeSettings
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.server import ExchangeServer
@@ -37,7 +37,7 @@ class Clock:
         self.fixed: int | None = None
 
     def __call__(self) -> int:
-        return self.fixed if self.fixed is not None else int(time.time() * 1000)
+        return self.fixed if self.fixed is not None else wall_ms()
 
 
 def seed(server: ExchangeServer, clock: Clock, candles: list[Candle], first_open_ms: int) -> None:
