@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.clock import wall_ms
 from bot.config import Mode, Settings
-from bot.domain.instruments import InstrumentError, instrument_from_ccxt_market
+from bot.domain.instruments import BTC_INVERSE_SYMBOL, InstrumentError, instrument_from_ccxt_market
 from bot.domain.risk import RiskLimits
 from bot.errors import ConfigError
 from bot.journal.aio import AsyncJournal
@@ -44,7 +44,6 @@ from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import ReconcileSettings
 
 log = get_logger("hedgebot.app")
-SYMBOL = "BTC/USD:BTC"
 
 
 class MarkQuotes:
@@ -120,12 +119,12 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         lending = AaveLendingFeed(monitor, account, chain.collateral_asset)
         exchange = build_exchange(settings.exchange, testnet=mode == "testnet")
         stack.push_async_callback(exchange.close)
-        mark = CcxtMarkFeed(exchange, SYMBOL)
+        mark = CcxtMarkFeed(exchange, BTC_INVERSE_SYMBOL)
         venue: Venue
         if mode == "dry-run":
             await exchange.load_markets()
             try:
-                instrument = instrument_from_ccxt_market(settings.exchange.id, exchange.market(SYMBOL))
+                instrument = instrument_from_ccxt_market(settings.exchange.id, exchange.market(BTC_INVERSE_SYMBOL))
             except InstrumentError as exc:
                 raise ConfigError(str(exc)) from None
             paper = settings.paper
@@ -178,7 +177,7 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         await warm_features(
             engine.features,
             exchange,
-            SYMBOL,
+            BTC_INVERSE_SYMBOL,
             chain.collateral_asset,
             days=settings.strategy.warmup_days,
             bar_ms=engine.config.feature_bar_ms,

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 AmountUnit = Literal["contracts", "usd"]
+# ccxt's unified symbol of the BTC inverse perpetual: the one instrument the bot hedges with, on every venue.
+BTC_INVERSE_SYMBOL = "BTC/USD:BTC"
 
 
 class InstrumentError(ValueError):
@@ -63,7 +65,7 @@ class Instrument:
 BUILTIN: Mapping[str, Instrument] = {
     "binancecoinm": Instrument(
         exchange="binancecoinm",
-        symbol="BTC/USD:BTC",
+        symbol=BTC_INVERSE_SYMBOL,
         venue_symbol="BTCUSD_PERP",
         contract_size_usd=100.0,
         tick_size=0.1,
@@ -74,7 +76,7 @@ BUILTIN: Mapping[str, Instrument] = {
     ),
     "bybit": Instrument(
         exchange="bybit",
-        symbol="BTC/USD:BTC",
+        symbol=BTC_INVERSE_SYMBOL,
         venue_symbol="BTCUSD",
         contract_size_usd=1.0,
         tick_size=0.5,
@@ -85,7 +87,7 @@ BUILTIN: Mapping[str, Instrument] = {
     ),
     "okx": Instrument(
         exchange="okx",
-        symbol="BTC/USD:BTC",
+        symbol=BTC_INVERSE_SYMBOL,
         venue_symbol="BTC-USD-SWAP",
         contract_size_usd=100.0,
         tick_size=0.1,
@@ -96,7 +98,7 @@ BUILTIN: Mapping[str, Instrument] = {
     ),
     "deribit": Instrument(
         exchange="deribit",
-        symbol="BTC/USD:BTC",
+        symbol=BTC_INVERSE_SYMBOL,
         venue_symbol="BTC-PERPETUAL",
         contract_size_usd=10.0,
         tick_size=0.5,

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock, wall_ms
+from bot.domain.instruments import BTC_INVERSE_SYMBOL
 from bot.runtime.feeds import MarkReading
 
 FUNDING_REFRESH_MS = 60_000
 
 
 class CcxtMarkFeed:
-    def __init__(self, exchange: Any, symbol: str = "BTC/USD:BTC", clock: Clock = wall_ms) -> None:
+    def __init__(self, exchange: Any, symbol: str = BTC_INVERSE_SYMBOL, clock: Clock = wall_ms) -> None:
         self.exchange = exchange
         self.symbol = symbol
         self.clock = clock

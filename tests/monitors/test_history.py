@@ -21,11 +21,11 @@ from bot.config import ExchangeSettings
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.server import ExchangeServer
 from bot.domain.features.tracker import FeatureTracker
+from bot.domain.instruments import BTC_INVERSE_SYMBOL as BTC
 from bot.monitors.history import Warmup, collateral_perp, warm_features
 from bot.venues.ccxt.client import build_exchange
 
 pytestmark = pytest.mark.integration
-BTC = "BTC/USD:BTC"
 MINUTE = 60_000
 BARS = 2_400  # several pages of 1000, and four marks a bar stay under the server's 10,000 kept
 

@@ -18,6 +18,7 @@ import ccxt.async_support as ccxt
 import structlog
 
 from bot.config import ExchangeSettings
+from bot.domain.instruments import BTC_INVERSE_SYMBOL as SYMBOL
 from bot.domain.instruments import Instrument, InstrumentError, instrument_from_ccxt_market
 from bot.domain.orders import (
     FLAT_POSITION,
@@ -37,7 +38,6 @@ from bot.venues.ccxt.errors import RetryPolicy, classify, is_gone, is_no_change
 from bot.venues.ccxt.funding import fetch_funding_raw, payments_from_raw
 from bot.venues.ccxt.params import VENUE_PARAMS, VenueParams, order_from_ccxt
 
-SYMBOL = "BTC/USD:BTC"
 DEFAULT_RETRY = RetryPolicy()
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
