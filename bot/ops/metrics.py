@@ -73,7 +73,8 @@ class _StatusCollector(Collector):
 
 
 class Metrics:
-    """Everything `/metrics` exports. The engine calls `decision`, `order` and the `*_seconds` observers."""
+    """Everything `/metrics` exports: the engine counts decisions and orders and times decisions; the executor
+    times each order from its send to the venue's acknowledgement."""
 
     def __init__(self, status: BotStatus, clock_ms: Clock, alert_stats: AlertStats | None = None) -> None:
         self.registry = CollectorRegistry()

@@ -73,7 +73,7 @@ class Engine:
         self.rules = alert_rules or AlertRules()
         self.config = config = config or EngineConfig()
         self.clock = clock
-        self.executor = Executor(venue, journal, clock)
+        self.executor = Executor(venue, journal, clock, metrics=metrics)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
         self.decided = asyncio.Condition()  # notified after every decision: tests and benchmarks wait on it

@@ -19,6 +19,7 @@ from bot.domain.orders import Order
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
+from bot.ops.metrics import Metrics
 from bot.venues.base import Venue
 from bot.venues.reconcile import Action, Cancel, Place
 
@@ -64,11 +65,19 @@ async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy) ->
 
 
 class Executor:
-    def __init__(self, venue: Venue, journal: AsyncJournal, clock: Clock, policy: RetryPolicy = RetryPolicy()) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        journal: AsyncJournal,
+        clock: Clock,
+        policy: RetryPolicy = RetryPolicy(),
+        metrics: Metrics | None = None,
+    ) -> None:
         self._venue = venue
         self._journal = journal
         self.clock = clock
         self._policy = policy
+        self._metrics = metrics
 
     async def execute(self, decision_seq: int, actions: Sequence[Action]) -> ExecutionReport:
         """Run `actions` in order; stops early on an authentication failure or an unresolved send."""
@@ -81,8 +90,13 @@ class Executor:
             try:
                 if isinstance(action, Place):
                     request = action.order
+                    sent_ms = self.clock()
                     order = await with_retries(partial(self._venue.place, request), self._policy)
-                    await self._journal.record_order(order, self.clock())
+                    acked_ms = self.clock()
+                    if self._metrics is not None:
+                        # Retries included: how long the hedge waited for the venue to hold the order.
+                        self._metrics.order_ack_seconds.observe((acked_ms - sent_ms) / 1000)
+                    await self._journal.record_order(order, acked_ms)
                     report.placed.append(order)
                 elif isinstance(action, Cancel):
                     cid = action.client_id
