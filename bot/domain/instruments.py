@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 AmountUnit = Literal["contracts", "usd"]
@@ -162,8 +162,3 @@ def instrument_from_ccxt_market(exchange: str, market: Mapping[str, Any]) -> Ins
         amount_unit=amount_unit,
     )
     return spec
-
-
-def with_fees(instrument: Instrument, maker_fee: float, taker_fee: float) -> Instrument:
-    """A copy of `instrument` with other fees (a paper account's settings)."""
-    return replace(instrument, maker_fee=maker_fee, taker_fee=taker_fee)

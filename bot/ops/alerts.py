@@ -183,7 +183,7 @@ class Alerter:
         """Deliver what is queued (up to `drain_timeout_s`), then stop."""
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), drain_timeout_s)
+                await asyncio.wait_for(self.drain(), drain_timeout_s)
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker

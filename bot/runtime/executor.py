@@ -41,10 +41,6 @@ class ExecutionReport:
     unresolved: list[str] = field(default_factory=list)  # gave up retrying: resolve by client id later
     auth_failed: str | None = None
 
-    @property
-    def clean(self) -> bool:
-        return not (self.rejected or self.unresolved or self.auth_failed)
-
 
 class GaveUp(Exception):
     """Retries exhausted on a retryable error."""
