@@ -62,6 +62,7 @@ class RpcPool:
             raise ValueError("at least one RPC URL is needed")
         self.urls = list(urls)
         self.call_timeout_s = call_timeout_s
+        self.requests_per_second = requests_per_second
         self.poll_interval_s = poll_interval_s
         self.requests_sent = 0
         self.active = 0  # index of the URL that answered last
