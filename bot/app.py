@@ -31,9 +31,8 @@ from bot.monitors.aave import AaveMonitor
 from bot.monitors.history import warm_features
 from bot.monitors.lending_feed import AaveLendingFeed
 from bot.monitors.mark import CcxtMarkFeed
-from bot.monitors.rpc import RpcPool
 from bot.ops.alert_rules import AlertRules
-from bot.ops.alerts import Alerter
+from bot.ops.alerts import Alerter, rules_from_settings
 from bot.ops.http import StatusServer
 from bot.ops.kill import KillSwitch, kill_file_for
 from bot.ops.metrics import Metrics
@@ -90,8 +89,8 @@ def paper_account(settings: Settings) -> PaperAccount:
     )
 
 
-def _chain_settings(settings: Settings) -> tuple[str, str]:
-    """The Aave market and the one account to hedge; ConfigError naming what is missing."""
+def _account(settings: Settings) -> str:
+    """The one account to hedge; ConfigError naming what is missing to watch it."""
     chain = settings.chain
     missing = [
         name
@@ -109,8 +108,7 @@ def _chain_settings(settings: Settings) -> tuple[str, str]:
             f"HEDGEBOT_CHAIN__ACCOUNTS lists {len(chain.accounts)} accounts: `run` hedges exactly one "
             "(run one bot per account, each on its own exchange sub-account; `hedgebot health` watches many)"
         )
-    assert chain.pool_addresses_provider is not None
-    return chain.pool_addresses_provider, chain.accounts[0]
+    return chain.accounts[0]
 
 
 @dataclass
@@ -141,11 +139,10 @@ class Parts:
 def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Parts:
     """The bot's parts for `mode`, each from its settings; `assemble` starts them."""
     strategy = plugins.load(settings.strategy.name, settings.strategy.params)
-    provider, account = _chain_settings(settings)
-    chain = settings.chain
-    urls = [u.get_secret_value() for u in chain.rpc_urls]
-    rpc = RpcPool(urls, chain.call_timeout_s, chain.requests_per_second, chain.poll_interval_s)
-    monitor = AaveMonitor(rpc, provider, stale_block_s=chain.stale_block_s)
+    account = _account(settings)
+    # The oracle's divergence from the mark is the guard's to judge (risk.max_oracle_divergence): the
+    # monitor's own flag is for `hedgebot health`.
+    monitor = AaveMonitor.from_settings(settings.chain)
     exchange = build_exchange(settings.exchange, testnet=mode == "testnet")
     status = BotStatus(mode=mode)
     alerter = Alerter.from_settings(settings.alerts)
@@ -156,7 +153,7 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
         mode=mode,
         strategy=strategy,
         monitor=monitor,
-        lending=AaveLendingFeed(monitor, account, chain.collateral_asset),
+        lending=AaveLendingFeed(monitor, account, settings.chain.collateral_asset),
         exchange=exchange,
         mark=CcxtMarkFeed(exchange, BTC_INVERSE_SYMBOL),
         venue=None if dry_run else CcxtVenue(settings.exchange, testnet=mode == "testnet", exchange=exchange),
@@ -170,7 +167,7 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
         metrics=metrics,
         server=StatusServer.from_settings(settings, status, metrics, kill) if settings.http_port else None,
         config=EngineConfig.from_settings(settings, keep_stops_on_exit),
-        alert_rules=AlertRules.of(settings.alerts.health_levels),
+        alert_rules=rules_from_settings(settings.alerts),
         warmup_days=settings.strategy.warmup_days,
     )
 

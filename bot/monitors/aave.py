@@ -110,7 +110,7 @@ class AaveMonitor:
         pool_addresses_provider: str,
         *,
         stale_block_s: float = 60.0,
-        oracle_heartbeat_s: float = 86_400.0,
+        oracle_heartbeat_s: float = 93_600.0,  # HEDGEBOT_CHAIN__ORACLE_HEARTBEAT_S's default
         max_oracle_divergence: float | None = None,
         calls_per_multicall: int = 1_000,
         multicall: str = MULTICALL3_ADDRESS,

@@ -8,7 +8,6 @@ deduplication by `Alert.key` are bot/ops/alerts.py's job.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.domain.alerts import Alert, AlertKind, Severity
@@ -41,10 +40,6 @@ class AlertRules:
         if self.hysteresis < 0:
             raise ValueError(f"hysteresis must be zero or positive, got {self.hysteresis}")
         object.__setattr__(self, "_sorted", tuple(sorted(set(self.health_levels))))
-
-    @classmethod
-    def of(cls, levels: Sequence[float], hysteresis: float = 0.02) -> AlertRules:
-        return cls(tuple(levels), hysteresis)
 
     def on_health(self, state: AlertState, health_factor: float, now_ms: int) -> Evaluation:
         """Alerts when the HF falls below a level, and when it climbs back above it by the hysteresis."""

@@ -48,7 +48,8 @@ log = get_logger("hedgebot.alerts")
 
 
 def rules_from_settings(settings: AlertSettings) -> AlertRules:
-    return AlertRules.of(settings.health_levels, settings.health_hysteresis)
+    """The alert policy `run` applies: the health levels and how far back above one re-arms it."""
+    return AlertRules(tuple(settings.health_levels), settings.health_hysteresis)
 
 
 class DeliveryError(Exception):

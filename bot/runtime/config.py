@@ -55,6 +55,7 @@ def guard_limits(settings: Settings) -> GuardLimits:
     """When the data is too stale or absurd to trade on."""
     return GuardLimits(
         stale_block_ms=int(settings.chain.stale_block_s * 1000),
+        oracle_heartbeat_ms=int(settings.chain.oracle_heartbeat_s * 1000),
         max_price_jump=settings.risk.max_price_jump,
         max_oracle_divergence=settings.risk.max_oracle_divergence,
     )

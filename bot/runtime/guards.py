@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class GuardLimits:
     stale_block_ms: int = 60_000
     feed_heartbeat_ms: int = 30_000  # a price older than this is stale
-    oracle_heartbeat_ms: int = 26 * 3_600_000  # Chainlink ETH/USD: 1 h heartbeat on L1, 24 h on some L2s
+    oracle_heartbeat_ms: int = 26 * 3_600_000  # HEDGEBOT_CHAIN__ORACLE_HEARTBEAT_S's default
     max_price_jump: float = 0.15  # between two consecutive readings of one feed
     max_oracle_divergence: float = 0.03  # exchange mark vs the oracle's BTC price
 
