@@ -1,4 +1,12 @@
-"""How the bot leaves the market: on a stop signal, and on the kill switch."""
+"""Leaving the market: the orders the bot cancels, and the hedge it closes, when it stops or is killed.
+
+The engine decides when (a stop signal, the kill switch); this module is how, and it keeps the one rule
+every exit path must keep: it touches only our own orders, picked by the role in their client id
+(`venues.reconcile.role_of`), never one another bot or a person placed on the account. A stop leaves the
+hedge in place with, unless told otherwise, its protective stops; a kill cancels the entries and, with
+`kill_closes_hedge`, buys the short back reduce-only through the executor, journaled like any order,
+before cancelling the stops it no longer needs.
+"""
 
 from __future__ import annotations
 
