@@ -1,4 +1,8 @@
-"""From settings to a running bot: build the feeds, the venue, the journal and the engine, and run them.
+"""From settings to a running bot: build its parts, start them, and run the engine.
+
+`build` makes every part from its settings without touching the network, `assemble` starts them, so a
+test can check that each setting reaches the part that uses it. Each part is made from its settings in
+one place: here, in the part's own `from_settings`, or in bot.runtime.config for the engine's limits.
 
 The only place that knows which mode it is in: dry-run plugs in the paper venue, testnet and live the
 ccxt venue. Everything downstream sees a `Venue`.
@@ -13,21 +17,23 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
 
+from bot.clock import wall_ms
 from bot.config import Mode, Settings
 from bot.domain.alerts import Alert, AlertKind, Severity
-from bot.domain.instruments import InstrumentError, instrument_from_ccxt_market
-from bot.domain.risk import RiskLimits
+from bot.domain.instruments import BTC_INVERSE_SYMBOL, InstrumentError
 from bot.errors import ConfigError, HedgebotError, VenueError
 from bot.journal.aio import AsyncJournal
-from bot.log import get_logger, register_secrets
+from bot.log import configure, get_logger, register_secrets
+from bot.modes import resolve_mode
 from bot.monitors.aave import AaveMonitor
 from bot.monitors.history import warm_features
 from bot.monitors.lending_feed import AaveLendingFeed
 from bot.monitors.mark import CcxtMarkFeed
-from bot.monitors.rpc import RpcPool
 from bot.ops.alert_rules import AlertRules
-from bot.ops.alerts import Alerter
+from bot.ops.alerts import Alerter, rules_from_settings
 from bot.ops.http import StatusServer
 from bot.ops.kill import KillSwitch, kill_file_for, refuse_if_killed
 from bot.ops.metrics import Metrics
@@ -35,16 +41,15 @@ from bot.ops.status import BotStatus
 from bot.paper.orders import EngineSettings
 from bot.plugins import loader as plugins
 from bot.runtime.config import EngineConfig
-from bot.runtime.engine import Engine, wall_ms
-from bot.runtime.guards import GuardLimits
+from bot.runtime.engine import Engine
 from bot.venues.base import Venue
 from bot.venues.ccxt.client import build_exchange
+from bot.venues.ccxt.instruments import instrument_from_ccxt_market
 from bot.venues.ccxt.venue import CcxtVenue
 from bot.venues.paper import PaperVenue, Quote
-from bot.venues.reconcile import ReconcileSettings
+from strategies.base import Strategy
 
 log = get_logger("hedgebot.app")
-SYMBOL = "BTC/USD:BTC"
 
 
 class MarkQuotes:
@@ -63,24 +68,31 @@ class MarkQuotes:
         return Quote(now_ms=wall_ms(), mark=reading.price)
 
 
-def engine_config(settings: Settings, keep_stops_on_exit: bool = True) -> EngineConfig:
-    risk = settings.risk
-    return EngineConfig(
-        guard=GuardLimits(
-            stale_block_ms=int(settings.chain.stale_block_s * 1000),
-            max_price_jump=risk.max_price_jump,
-            max_oracle_divergence=risk.max_oracle_divergence,
-            confirm_level_ms=int(risk.confirm_level_s * 1000),
-            max_confirmable_move=risk.max_confirmable_move,
+@dataclass(frozen=True, slots=True)
+class PaperAccount:
+    """The dry-run account, from the paper settings; the venue is opened on it once the market is read."""
+
+    settings: EngineSettings
+    wallet_btc: float
+    state_path: Path
+
+
+def paper_account(settings: Settings) -> PaperAccount:
+    paper = settings.paper
+    return PaperAccount(
+        EngineSettings(
+            maker_fee=paper.maker_fee,
+            taker_fee=paper.taker_fee,
+            slippage_bps=paper.slippage_bps,
+            margin_mode=settings.exchange.margin_mode,
         ),
-        risk=RiskLimits(risk.max_leverage, risk.max_notional_usd, risk.max_capital_at_risk, risk.default_stop_pct),
-        reconcile=ReconcileSettings(settings.exchange.min_change_contracts, settings.exchange.stop_move_bps),
-        keep_stops_on_exit=keep_stops_on_exit,
-        close_on_kill=settings.kill_closes_hedge,
+        wallet_btc=paper.balance_btc,
+        state_path=settings.db_path.with_name(settings.db_path.name + ".paper.json"),
     )
 
 
-def _chain_settings(settings: Settings) -> tuple[list[str], str, str]:
+def _account(settings: Settings) -> str:
+    """The one account to hedge; ConfigError naming what is missing to watch it."""
     chain = settings.chain
     missing = [
         name
@@ -98,8 +110,94 @@ def _chain_settings(settings: Settings) -> tuple[list[str], str, str]:
             f"HEDGEBOT_CHAIN__ACCOUNTS lists {len(chain.accounts)} accounts: `run` hedges exactly one "
             "(run one bot per account, each on its own exchange sub-account; `hedgebot health` watches many)"
         )
-    assert chain.pool_addresses_provider is not None
-    return [u.get_secret_value() for u in chain.rpc_urls], chain.pool_addresses_provider, chain.accounts[0]
+    return chain.accounts[0]
+
+
+@dataclass
+class Parts:
+    """Every part of a bot, built from the settings and not started: nothing here has opened a socket or a file."""
+
+    mode: Mode
+    strategy: Strategy[Any]
+    monitor: AaveMonitor
+    lending: AaveLendingFeed
+    exchange: Any  # the ccxt client: the mark feed, the history and the ccxt venue share it
+    mark: CcxtMarkFeed
+    venue: CcxtVenue | None  # testnet and live
+    paper: PaperAccount | None  # dry-run: its venue needs the exchange's market, read at start
+    leverage: float
+    margin_mode: str
+    journal_path: Path
+    alerter: Alerter
+    status: BotStatus
+    kill: KillSwitch
+    metrics: Metrics
+    server: StatusServer | None
+    config: EngineConfig
+    alert_rules: AlertRules
+    warmup_days: float
+
+
+def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Parts:
+    """The bot's parts for `mode`, each from its settings; `assemble` starts them."""
+    strategy = plugins.load(settings.strategy.name, settings.strategy.params)
+    account = _account(settings)
+    # The oracle's divergence from the mark is the guard's to judge (risk.max_oracle_divergence): the
+    # monitor's own flag is for `hedgebot health`.
+    monitor = AaveMonitor.from_settings(settings.chain)
+    exchange = build_exchange(settings.exchange, testnet=mode == "testnet")
+    status = BotStatus(mode=mode)
+    alerter = Alerter.from_settings(settings.alerts)
+    metrics = Metrics(status, wall_ms, alerter.stats)
+    kill = KillSwitch(kill_file_for(settings.db_path))
+    dry_run = mode == "dry-run"
+    return Parts(
+        mode=mode,
+        strategy=strategy,
+        monitor=monitor,
+        lending=AaveLendingFeed(monitor, account, settings.chain.collateral_asset),
+        exchange=exchange,
+        mark=CcxtMarkFeed(exchange, BTC_INVERSE_SYMBOL),
+        venue=None if dry_run else CcxtVenue(settings.exchange, testnet=mode == "testnet", exchange=exchange),
+        paper=paper_account(settings) if dry_run else None,
+        leverage=min(getattr(strategy.params, "leverage", 5.0), strategy.leverage_cap, settings.risk.max_leverage),
+        margin_mode=settings.exchange.margin_mode,
+        journal_path=settings.db_path,
+        alerter=alerter,
+        status=status,
+        kill=kill,
+        metrics=metrics,
+        server=StatusServer.from_settings(settings, status, metrics, kill) if settings.http_port else None,
+        config=EngineConfig.from_settings(settings, keep_stops_on_exit),
+        alert_rules=rules_from_settings(settings.alerts),
+        warmup_days=settings.strategy.warmup_days,
+    )
+
+
+async def _paper_venue(parts: Parts) -> PaperVenue:
+    """Dry-run's venue: the paper account on the exchange's real instrument, filling at its mark."""
+    assert parts.paper is not None
+    await parts.exchange.load_markets()
+    try:
+        instrument = instrument_from_ccxt_market(parts.exchange.id, parts.exchange.market(BTC_INVERSE_SYMBOL))
+    except InstrumentError as exc:
+        raise ConfigError(str(exc)) from None
+    paper = parts.paper
+    return PaperVenue.open(
+        instrument,
+        paper.settings,
+        wallet_btc=paper.wallet_btc,
+        feed=MarkQuotes(parts.mark),
+        state_path=paper.state_path,
+        now_ms=wall_ms(),
+    )
+
+
+def prepare(settings: Settings, cli_mode: Mode | None, log_stream: TextIO | None = None) -> Mode:
+    """What `hedgebot run` does before building: secrets registered, logging set up, the mode resolved."""
+    register_secrets(settings.secrets())
+    configure(settings.log.format, settings.log.level, log_stream)
+    return resolve_mode(cli_mode, settings)
 
 
 @dataclass
@@ -110,94 +208,58 @@ class Bot:
 
 @asynccontextmanager
 async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> AsyncIterator[Bot]:
-    """Every part of a running bot, connected; closed again on exit whatever happens."""
+    """Every part of a running bot, built, started and connected; closed again on exit whatever happens."""
     register_secrets(settings.secrets())
-    strategy = plugins.load(settings.strategy.name, settings.strategy.params)
-    urls, provider, account = _chain_settings(settings)
+    parts = build(settings, mode, keep_stops_on_exit)
     async with AsyncExitStack() as stack:
-        chain = settings.chain
-        rpc = RpcPool(urls, chain.call_timeout_s, chain.requests_per_second, chain.poll_interval_s)
-        stack.push_async_callback(rpc.close)
-        monitor = AaveMonitor(rpc, provider, stale_block_s=chain.stale_block_s)
-        lending = AaveLendingFeed(monitor, account, chain.collateral_asset)
-        exchange = build_exchange(settings.exchange, testnet=mode == "testnet")
-        stack.push_async_callback(exchange.close)
-        mark = CcxtMarkFeed(exchange, SYMBOL)
-        venue: Venue
-        if mode == "dry-run":
-            await exchange.load_markets()
-            try:
-                instrument = instrument_from_ccxt_market(settings.exchange.id, exchange.market(SYMBOL))
-            except InstrumentError as exc:
-                raise ConfigError(str(exc)) from None
-            paper = settings.paper
-            venue = PaperVenue.open(
-                instrument,
-                EngineSettings(
-                    maker_fee=paper.maker_fee,
-                    taker_fee=paper.taker_fee,
-                    slippage_bps=paper.slippage_bps,
-                    margin_mode=settings.exchange.margin_mode,
-                ),
-                wallet_btc=paper.balance_btc,
-                feed=MarkQuotes(mark),
-                state_path=settings.db_path.with_name(settings.db_path.name + ".paper.json"),
-                now_ms=wall_ms(),
-            )
-        else:
-            venue = CcxtVenue(settings.exchange, testnet=mode == "testnet", exchange=exchange)
+        stack.push_async_callback(parts.monitor.rpc.close)
+        stack.push_async_callback(parts.exchange.close)
+        venue: Venue = parts.venue if parts.venue is not None else await _paper_venue(parts)
         await venue.connect()
         stack.push_async_callback(venue.close)
-        leverage = min(getattr(strategy.params, "leverage", 5.0), strategy.leverage_cap, settings.risk.max_leverage)
-        await venue.configure(leverage, settings.exchange.margin_mode)
-        journal = await AsyncJournal.open(settings.db_path, wall_ms())
+        await venue.configure(parts.leverage, parts.margin_mode)
+        journal = await AsyncJournal.open(parts.journal_path, wall_ms())
         stack.push_async_callback(journal.close)
-        # Every alert's outcome (sent, failed, suppressed...) is journaled: the journal shows what reached a person.
-        alerter = Alerter.from_settings(settings.alerts, on_outcome=journal.record_alert)
-        await alerter.start()
-        stack.push_async_callback(alerter.close)
-        status = BotStatus(mode=mode)
-        kill = KillSwitch(
-            kill_file_for(settings.db_path),
-            persist=lambda r: journal.record_control("kill", r.source, r.reason, r.ts_ms),
-        )
-        metrics = Metrics(status, wall_ms, alerter.stats)
-        server = None
-        if settings.http_port:
-            server = StatusServer.from_settings(settings, status, metrics, kill)
-            await server.start()
-            stack.push_async_callback(server.stop)
+        # Every alert's outcome (sent, failed, suppressed...) is journaled: the journal shows what reached a
+        # person (B9); a kill is journaled before it takes effect, whatever route it came by (B4).
+        parts.alerter.on_outcome = journal.record_alert
+        parts.kill.persist = lambda r: journal.record_control("kill", r.source, r.reason, r.ts_ms)
+        await parts.alerter.start()
+        stack.push_async_callback(parts.alerter.close)
+        if parts.server is not None:
+            await parts.server.start()
+            stack.push_async_callback(parts.server.stop)
         engine = Engine(
-            strategy=strategy,
+            strategy=parts.strategy,
             venue=venue,
-            lending=lending,
-            mark=mark,
+            lending=parts.lending,
+            mark=parts.mark,
             journal=journal,
-            status=status,
-            kill=kill,
-            metrics=metrics,
-            alerter=alerter,
-            alert_rules=AlertRules.of(settings.alerts.health_levels),
-            config=engine_config(settings, keep_stops_on_exit),
+            status=parts.status,
+            kill=parts.kill,
+            metrics=parts.metrics,
+            alerter=parts.alerter,
+            alert_rules=parts.alert_rules,
+            config=parts.config,
         )
         # Public bars, in every mode (dry-run reads them as it reads the public mark); never stops the start.
         await warm_features(
             engine.features,
-            exchange,
-            SYMBOL,
-            chain.collateral_asset,
-            days=settings.strategy.warmup_days,
+            parts.exchange,
+            BTC_INVERSE_SYMBOL,
+            parts.lending.collateral_symbol,
+            days=parts.warmup_days,
             bar_ms=engine.config.feature_bar_ms,
         )
         log.info(
             "bot assembled",
             mode=mode,
-            strategy=strategy.name,
+            strategy=parts.strategy.name,
             exchange=settings.exchange.id,
             instrument=venue.instrument.venue_symbol,
-            account=account,
+            account=parts.lending.account,
         )
-        yield Bot(engine, server)
+        yield Bot(engine, parts.server)
 
 
 def install_signal_handlers(engine: Engine) -> None:

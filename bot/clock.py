@@ -1,4 +1,8 @@
-"""The one wall clock. Components take a clock (`Callable[[], int]`) so tests and replays can set time."""
+"""The one wall clock: milliseconds since the epoch, as every timestamp in the bot is kept.
+
+Components that stamp or age things take a `Clock` (defaulting to `wall_ms`) so tests and replays can
+hand them a clock they control; nothing else in the bot reads the system time for a timestamp.
+"""
 
 from __future__ import annotations
 
@@ -9,5 +13,8 @@ Clock = Callable[[], int]
 
 
 def wall_ms() -> int:
-    """Milliseconds since the Unix epoch, now."""
+    """Now, in whole milliseconds since the epoch (UTC)."""
     return int(time.time() * 1000)
+
+
+__all__ = ["Clock", "wall_ms"]

@@ -76,7 +76,10 @@ class ChainSettings(_Section):
     requests_per_second: float = Field(20.0, gt=0, description="RPC rate limit kept by asyncio-throttle (req/s)")
     poll_interval_s: float = Field(2.0, gt=0, description="block polling interval when not on WebSocket (s)")
     oracle_heartbeat_s: float = Field(
-        86_400.0, gt=0, description="flag an oracle feed not updated for this long (s); Chainlink USD feeds: 1-24 h"
+        93_600.0,
+        gt=0,
+        description="halt on and flag an oracle feed not updated for this long (s); Chainlink USD feeds update "
+        "every 1-24 h, and the default gives the longest 2 h to land",
     )
     calls_per_multicall: int = Field(
         1_000, ge=1, description="sub-calls per Multicall3 aggregate3 eth_call; lower it if the node caps eth_call gas"

@@ -27,6 +27,7 @@ from bot.backtest.types import (
 from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series, make_features
 from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
+from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import Fill
 from bot.domain.plan import HedgePlan
 from bot.domain.risk import RiskLayer
@@ -35,8 +36,6 @@ from bot.paper.engine import PaperEngine
 from bot.paper.errors import PaperRejected
 from bot.venues.reconcile import Cancel, ReconcileSettings, reconcile
 from strategies.base import Strategy
-
-EIGHT_HOURS_MS = 8 * 3600 * 1000
 
 
 class _Hedger:

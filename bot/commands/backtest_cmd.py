@@ -9,11 +9,13 @@ from typing import Any
 
 from bot.backtest.data import align, load_candles, load_funding, parse_time_ms
 from bot.backtest.report import print_summary, to_json, write_report
-from bot.backtest.run import LendingSetup, backtest
+from bot.backtest.run import LendingSetup, ReplaySettings, backtest
+from bot.config import load_settings
 from bot.domain.instruments import InstrumentError
 from bot.errors import UsageError
 from bot.ops.output import print_json
 from bot.plugins import loader as plugins
+from bot.runtime.config import risk_limits
 from bot.venues.ccxt.registry import VENUE_IDS, builtin_instrument
 
 
@@ -55,6 +57,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--start", help="window start, ISO time (features warm up on up to 7 days before it)")
     p.add_argument("--end", help="window end (exclusive), ISO time")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, chart.png and trades.csv here")
+    p.add_argument("--config", type=Path, help="TOML settings file (for the risk limits, as `run` applies them)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run, columns=None, orphan_params=None)
 
@@ -98,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     warm_from = start_ms - 7 * 86_400_000 if start_ms is not None else None
     bars = align(btc, collateral, warm_from, end_ms)
     progress = _progress_bar if sys.stderr.isatty() and not args.json else None
-    result = backtest(bars, start_ms, setup, strategies, instrument, funding, progress=progress)
+    replay = ReplaySettings(risk=risk_limits(load_settings(args.config).risk))
+    result = backtest(bars, start_ms, setup, strategies, instrument, funding, replay, progress)
     if progress is not None:
         print(file=sys.stderr)
     written = write_report(result, args.report) if args.report else []

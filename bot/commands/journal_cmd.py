@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.clock import wall_ms
 from bot.config import load_settings
 from bot.errors import UsageError
 from bot.journal.events import DEFAULT_KINDS, KINDS, events
@@ -68,7 +68,7 @@ def journal_path(db: Path | None, config: Path | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    now_ms = int(time.time() * 1000)
+    now_ms = wall_ms()
     since_ms = parse_since(args.since, now_ms) if args.since else 0
     if args.limit < 0:
         raise UsageError(f"--limit must be zero or positive, got {args.limit}")

@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from bot.config import RiskSettings
+from bot.config import load_settings
 from bot.domain import inverse
 from bot.domain.features.tracker import NEUTRAL_FEATURES
 from bot.domain.instruments import InstrumentError
 from bot.domain.lending import health
 from bot.domain.plan import plan_problem
-from bot.domain.risk import RiskLimits, apply_limits
+from bot.domain.risk import apply_limits
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.errors import HedgebotError, UsageError
 from bot.ops.output import print_json, print_table
 from bot.plugins import loader as plugins
+from bot.runtime.config import risk_limits
 from bot.venues.ccxt.registry import VENUE_IDS, builtin_instrument
 
 
@@ -35,6 +37,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--margin-btc", type=float, default=0.0, help="BTC already in the futures account (long BTC)")
     p.add_argument("--beta", type=float, default=1.0, help="collateral beta to BTC (cross-hedge ratio; 1 for BTC)")
     p.add_argument("--funding-rate", type=float, default=0.0001, help="funding rate per 8 h (default 0.0001)")
+    p.add_argument("--config", type=Path, help="TOML settings file (for the risk limits, as `run` applies them)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -111,13 +114,7 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         problem = f"raised {type(exc).__name__}: {exc}"
     if problem is not None:
         raise HedgebotError(f"strategy {strategy.name} {problem}")
-    risk = RiskSettings()
-    checked = apply_limits(
-        plan,
-        snap,
-        RiskLimits(risk.max_leverage, risk.max_notional_usd, risk.max_capital_at_risk, risk.default_stop_pct),
-        strategy.leverage_cap,
-    )
+    checked = apply_limits(plan, snap, risk_limits(load_settings(args.config).risk), strategy.leverage_cap)
     plan = checked.plan
     size = instrument.contract_size_usd
     notional = plan.contracts * size

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import load_settings
-from bot.log import configure, register_secrets
-from bot.modes import resolve_mode
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -26,9 +24,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    register_secrets(settings.secrets())
-    configure(settings.log.format, settings.log.level)
-    mode = resolve_mode(args.mode, settings)
-    from bot.app import run_bot  # the run-time stack (web3, ccxt) is only imported when the bot runs
+    from bot.app import prepare, run_bot  # the run-time stack (web3, ccxt) is only imported when the bot runs
 
+    mode = prepare(settings, args.mode)
     return asyncio.run(run_bot(settings, mode, keep_stops_on_exit=not args.cancel_stops_on_exit))

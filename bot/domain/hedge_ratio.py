@@ -7,7 +7,6 @@ cov(r_collateral, r_btc) / var(r_btc). Correlation says how much of the risk tha
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -26,11 +25,6 @@ class HedgeRatio:
     def residual_variance_share(self) -> float:
         """Share of the collateral's return variance a beta hedge leaves unhedged."""
         return 1.0 - self.correlation**2
-
-
-def log_returns(prices: Sequence[float]) -> list[float]:
-    """Log returns of consecutive prices."""
-    return [math.log(b / a) for a, b in itertools.pairwise(prices)]
 
 
 def estimate(collateral_prices: Sequence[float], btc_prices: Sequence[float]) -> HedgeRatio:

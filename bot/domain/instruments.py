@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 AmountUnit = Literal["contracts", "usd"]
+# ccxt's unified symbol of the BTC inverse perpetual: the one instrument the bot hedges with, on every venue.
+BTC_INVERSE_SYMBOL = "BTC/USD:BTC"
 
 
 class InstrumentError(ValueError):

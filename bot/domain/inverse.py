@@ -89,6 +89,10 @@ def margin_for_liquidation_price(
     return face * (1.0 + maintenance_rate) / liq_price - face / entry_price
 
 
+# Funding rates are quoted per 8 h whatever a venue's own interval (`funding_rate_8h` everywhere).
+EIGHT_HOURS_MS = 8 * 3_600_000
+
+
 def funding_btc(contracts: float, contract_size_usd: float, mark_price: float, rate: float) -> float:
     """BTC credited to the account by one funding payment at `rate`.
 

@@ -30,12 +30,6 @@ class RiskCheck:
 _make_check: Callable[[HedgePlan, tuple[str, ...]], RiskCheck] = positional_constructor(RiskCheck)
 
 
-def total_capital_usd(snapshot: Snapshot) -> float:
-    """Lending equity (collateral - debt) plus the futures account's equity, in USD."""
-    lending = snapshot.lending.total_collateral_usd - snapshot.lending.debt_usd
-    return max(0.0, lending) + snapshot.hedge_equity_usd
-
-
 def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, leverage_cap: float) -> RiskCheck:
     """`plan` within `limits` and the strategy's `leverage_cap`, with a reason for each clip."""
     return RiskLayer(limits, leverage_cap, snapshot.instrument).check(plan, snapshot)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from bot.domain.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from bot.domain.orders import Order, OrderRequest, OrderType, Side
 from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
 from bot.domain.snapshot import StateValue, StrategyState
 
@@ -106,19 +106,3 @@ def order_to_dict(order: Order) -> dict[str, Any]:
         "reduce_only": order.reduce_only,
         "average_price": order.average_price,
     }
-
-
-def order_from_dict(data: Mapping[str, Any]) -> Order:
-    return Order(
-        client_id=str(data["client_id"]),
-        venue_id=str(data["venue_id"]),
-        side=Side(data["side"]),
-        type=OrderType(data["type"]),
-        contracts=int(data["contracts"]),
-        filled_contracts=int(data["filled_contracts"]),
-        status=OrderStatus(data["status"]),
-        price=None if data["price"] is None else float(data["price"]),
-        trigger_price=None if data["trigger_price"] is None else float(data["trigger_price"]),
-        reduce_only=bool(data["reduce_only"]),
-        average_price=None if data["average_price"] is None else float(data["average_price"]),
-    )

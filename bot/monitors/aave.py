@@ -8,12 +8,12 @@ each other and with Pool.getUserAccountData, which is read alongside as a check.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from eth_utils.address import is_address, to_checksum_address
 
+from bot.clock import Clock, wall_ms
 from bot.config import ChainSettings
 from bot.domain.lending.account import (
     AccountHealth,
@@ -110,11 +110,11 @@ class AaveMonitor:
         pool_addresses_provider: str,
         *,
         stale_block_s: float = 60.0,
-        oracle_heartbeat_s: float = 86_400.0,
+        oracle_heartbeat_s: float = 93_600.0,  # HEDGEBOT_CHAIN__ORACLE_HEARTBEAT_S's default
         max_oracle_divergence: float | None = None,
         calls_per_multicall: int = 1_000,
         multicall: str = MULTICALL3_ADDRESS,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = wall_ms,
     ) -> None:
         self.rpc = rpc
         self.provider_address = pool_addresses_provider
@@ -271,7 +271,7 @@ class AaveMonitor:
         listed = results[0]
         if listed is not None and words(listed)[1] != n:
             self.market = None  # a reserve was listed or dropped: discover again next cycle
-        now = self.clock()
+        now = self.clock() / 1000  # block times and oracle rounds are in seconds
         states = []
         for i, r in enumerate(m.reserves):
             price_raw, config_raw, round_raw = results[1 + 3 * i : 4 + 3 * i]

@@ -10,11 +10,10 @@ bot starts cold, exactly as without a warm-up. It reads public OHLCV only, the s
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.clock import Clock, wall_ms
 from bot.domain.features.history import Ohlcv, closed_bars, feed_bars
 from bot.domain.features.tracker import FeatureTracker, windows_for_bar_length
 from bot.log import get_logger
@@ -150,10 +149,6 @@ async def _warm(
     return Warmup(fed, used)
 
 
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 async def warm_features(
     tracker: FeatureTracker,
     exchange: Any,
@@ -162,7 +157,7 @@ async def warm_features(
     *,
     days: float,
     bar_ms: int,
-    clock: Callable[[], int] = _wall_ms,
+    clock: Clock = wall_ms,
     timeout_s: float = TIMEOUT_S,
 ) -> Warmup:
     """Feed `tracker` the last `days` of closed bars of BTC and the collateral; what was fed. Never raises.

@@ -8,21 +8,17 @@ endpoint, so dry-run reads real marks with no key.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
+from bot.clock import Clock, wall_ms
+from bot.domain.instruments import BTC_INVERSE_SYMBOL
 from bot.runtime.feeds import MarkReading
 
 FUNDING_REFRESH_MS = 60_000
 
 
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class CcxtMarkFeed:
-    def __init__(self, exchange: Any, symbol: str = "BTC/USD:BTC", clock: Callable[[], int] = _wall_ms) -> None:
+    def __init__(self, exchange: Any, symbol: str = BTC_INVERSE_SYMBOL, clock: Clock = wall_ms) -> None:
         self.exchange = exchange
         self.symbol = symbol
         self.clock = clock

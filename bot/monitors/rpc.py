@@ -64,6 +64,7 @@ class RpcPool:
         self.urls = list(urls)
         register_secrets(self.urls)  # provider URLs carry API keys; error texts quote them
         self.call_timeout_s = call_timeout_s
+        self.requests_per_second = requests_per_second
         self.poll_interval_s = poll_interval_s
         self.requests_sent = 0
         self.active = 0  # index of the URL that answered last

@@ -48,7 +48,8 @@ log = get_logger("hedgebot.alerts")
 
 
 def rules_from_settings(settings: AlertSettings) -> AlertRules:
-    return AlertRules.of(settings.health_levels, settings.health_hysteresis)
+    """The alert policy `run` applies: the health levels and how far back above one re-arms it."""
+    return AlertRules(tuple(settings.health_levels), settings.health_hysteresis)
 
 
 class DeliveryError(Exception):
@@ -156,7 +157,7 @@ class Alerter:
         self._gap_s = 60.0 / max_per_minute if max_per_minute > 0 else 0.0
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._clock = clock
-        self._on_outcome = on_outcome
+        self.on_outcome = on_outcome
         self._last_by_key: dict[str, float] = {}
         self._last_delivery = -float("inf")
         self._pace = asyncio.Lock()
@@ -187,7 +188,7 @@ class Alerter:
         """Deliver what is queued (up to `drain_timeout_s`), then stop."""
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), drain_timeout_s)
+                await asyncio.wait_for(self.drain(), drain_timeout_s)
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
@@ -258,9 +259,9 @@ class Alerter:
         return True
 
     async def _report(self, alert: Alert, outcome: Outcome) -> Outcome:
-        if self._on_outcome is not None:
+        if self.on_outcome is not None:
             try:
-                await self._on_outcome(alert, outcome)
+                await self.on_outcome(alert, outcome)
             except Exception as exc:  # a journal hiccup must not stop alert delivery
                 log.warning("alert outcome hook failed", key=alert.key, error=type(exc).__name__)
         return outcome

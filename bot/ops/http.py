@@ -12,11 +12,11 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.clock import Clock, wall_ms
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.log import get_logger, register_secrets
@@ -26,10 +26,6 @@ from bot.ops.status import BotStatus
 
 log = get_logger("hedgebot.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def is_loopback(host: str) -> bool:
@@ -53,7 +49,7 @@ class StatusServer:
         host: str = "127.0.0.1",
         port: int = 8780,
         token: str | None = None,
-        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock_ms: Clock = wall_ms,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ConfigError(
@@ -78,7 +74,7 @@ class StatusServer:
         status: BotStatus,
         metrics: Metrics,
         kill: KillSwitch,
-        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock_ms: Clock = wall_ms,
     ) -> StatusServer:
         token = settings.http_token.get_secret_value() if settings.http_token else None
         return cls(status, metrics, kill, settings.http_host, settings.http_port, token, clock_ms)

@@ -7,12 +7,13 @@ tests and a replay can build as many as they like.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.clock import Clock
 from bot.ops.alerts import AlertStats
 from bot.ops.status import BotStatus
 
@@ -22,7 +23,7 @@ _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 1
 
 
 class _StatusCollector(Collector):
-    def __init__(self, status: BotStatus, clock_ms: Callable[[], int], alert_stats: AlertStats | None) -> None:
+    def __init__(self, status: BotStatus, clock_ms: Clock, alert_stats: AlertStats | None) -> None:
         self._status = status
         self._clock_ms = clock_ms
         self._alert_stats = alert_stats
@@ -72,9 +73,10 @@ class _StatusCollector(Collector):
 
 
 class Metrics:
-    """Everything `/metrics` exports. The engine calls `decision`, `order` and the `*_seconds` observers."""
+    """Everything `/metrics` exports: the engine counts decisions and orders and times decisions; the executor
+    times each order from its send to the venue's acknowledgement."""
 
-    def __init__(self, status: BotStatus, clock_ms: Callable[[], int], alert_stats: AlertStats | None = None) -> None:
+    def __init__(self, status: BotStatus, clock_ms: Clock, alert_stats: AlertStats | None = None) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_StatusCollector(status, clock_ms, alert_stats))
         self.decisions = Counter("hedgebot_decisions", "decisions made", registry=self.registry)

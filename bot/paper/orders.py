@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.domain.fast_init import positional_constructor
+from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import Order, OrderStatus, OrderType, Side
 
 MarginMode = Literal["cross", "isolated"]
-EIGHT_HOURS_MS = 8 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)

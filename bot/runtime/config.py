@@ -1,9 +1,14 @@
-"""The engine's own settings (the rest of the bot's are in bot.config)."""
+"""The engine's own settings, and the one mapping from the bot's settings (bot.config) to them.
+
+`hedgebot run`, `plan` and `backtest` all take their risk limits from `risk_limits`, so an offline
+plan is clipped exactly as the running bot would clip it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.config import ExchangeSettings, RiskSettings, Settings
 from bot.domain.risk import RiskLimits
 from bot.runtime.guards import GuardLimits
 from bot.venues.reconcile import ReconcileSettings
@@ -23,3 +28,41 @@ class EngineConfig:
     guard: GuardLimits = field(default_factory=GuardLimits)
     risk: RiskLimits = field(default_factory=RiskLimits)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keep_stops_on_exit: bool = True) -> EngineConfig:
+        """The engine's limits, guards and reconciler from the bot's settings; the loop timings keep their defaults."""
+        return cls(
+            keep_stops_on_exit=keep_stops_on_exit,
+            close_on_kill=settings.kill_closes_hedge,
+            guard=guard_limits(settings),
+            risk=risk_limits(settings.risk),
+            reconcile=reconcile_settings(settings.exchange),
+        )
+
+
+def risk_limits(risk: RiskSettings) -> RiskLimits:
+    """The limits every plan is clipped to, wherever a plan is made (run, plan, backtest)."""
+    return RiskLimits(
+        max_leverage=risk.max_leverage,
+        max_notional_usd=risk.max_notional_usd,
+        max_capital_at_risk=risk.max_capital_at_risk,
+        default_stop_pct=risk.default_stop_pct,
+    )
+
+
+def guard_limits(settings: Settings) -> GuardLimits:
+    """When the data is too stale or absurd to trade on."""
+    return GuardLimits(
+        stale_block_ms=int(settings.chain.stale_block_s * 1000),
+        oracle_heartbeat_ms=int(settings.chain.oracle_heartbeat_s * 1000),
+        max_price_jump=settings.risk.max_price_jump,
+        max_oracle_divergence=settings.risk.max_oracle_divergence,
+        confirm_level_ms=int(settings.risk.confirm_level_s * 1000),
+        max_confirmable_move=settings.risk.max_confirmable_move,
+    )
+
+
+def reconcile_settings(exchange: ExchangeSettings) -> ReconcileSettings:
+    """How small a change, or a stop move, is worth an order."""
+    return ReconcileSettings(min_change_contracts=exchange.min_change_contracts, stop_move_bps=exchange.stop_move_bps)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.orders import AccountState, Side
@@ -45,10 +44,6 @@ from strategies.base import Strategy
 log = get_logger("hedgebot.engine")
 
 
-def wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Engine:
     def __init__(
         self,
@@ -64,7 +59,7 @@ class Engine:
         alerter: Alerter | None = None,
         alert_rules: AlertRules | None = None,
         config: EngineConfig | None = None,
-        clock: Callable[[], int] = wall_ms,
+        clock: Clock = wall_ms,
     ) -> None:
         self.strategy = strategy
         self.venue = venue
@@ -78,7 +73,7 @@ class Engine:
         self.rules = alert_rules or AlertRules()
         self.config = config = config or EngineConfig()
         self.clock = clock
-        self.executor = Executor(venue, journal, clock)
+        self.executor = Executor(venue, journal, clock, metrics=metrics)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
         self.decided = asyncio.Condition()  # notified after every decision: tests and benchmarks wait on it

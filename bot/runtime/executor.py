@@ -10,17 +10,17 @@ authentication failure stops trading.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.clock import Clock
 from bot.domain.orders import Order
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
+from bot.ops.metrics import Metrics
 from bot.venues.base import Venue
 from bot.venues.reconcile import Action, Cancel, Place
-
-Clock = Callable[[], int]
 
 
 @dataclass(slots=True)
@@ -31,16 +31,19 @@ class ExecutionReport:
     unresolved: list[str] = field(default_factory=list)  # the venue gave up retrying: resolve by client id later
     auth_failed: str | None = None
 
-    @property
-    def clean(self) -> bool:
-        return not (self.rejected or self.unresolved or self.auth_failed)
-
 
 class Executor:
-    def __init__(self, venue: Venue, journal: AsyncJournal, clock: Clock) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        journal: AsyncJournal,
+        clock: Clock,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._venue = venue
         self._journal = journal
         self.clock = clock
+        self._metrics = metrics
 
     async def execute(self, decision_seq: int, actions: Sequence[Action]) -> ExecutionReport:
         """Run `actions` in order; stops early on an authentication failure or an unresolved send."""
@@ -52,8 +55,14 @@ class Executor:
         for action in actions:
             try:
                 if isinstance(action, Place):
-                    order = await self._venue.place(action.order)
-                    await self._journal.record_order(order, self.clock())
+                    request = action.order
+                    sent_ms = self.clock()
+                    order = await self._venue.place(request)
+                    acked_ms = self.clock()
+                    if self._metrics is not None:
+                        # The venue's retries included: how long the hedge waited for the venue to hold the order.
+                        self._metrics.order_ack_seconds.observe((acked_ms - sent_ms) / 1000)
+                    await self._journal.record_order(order, acked_ms)
                     report.placed.append(order)
                 elif isinstance(action, Cancel):
                     await self._venue.cancel(action.client_id)

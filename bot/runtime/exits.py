@@ -1,9 +1,16 @@
-"""How the bot leaves the market: on a stop signal, and on the kill switch."""
+"""Leaving the market: the orders the bot cancels, and the hedge it closes, when it stops or is killed.
+
+The engine decides when (a stop signal, the kill switch); this module is how, and it keeps the one rule
+every exit path must keep: it touches only our own orders, picked by the role in their client id
+(`venues.reconcile.role_of`), never one another bot or a person placed on the account. A stop leaves the
+hedge in place with, unless told otherwise, its protective stops; a kill cancels the entries and, with
+`kill_closes_hedge`, buys the short back reduce-only through the executor, journaled like any order,
+before cancelling the stops it no longer needs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from bot.clock import Clock
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
@@ -17,7 +24,7 @@ ENTRIES: frozenset[str] = frozenset({ENTRY, CONDITIONAL})
 STOPS: frozenset[str] = frozenset({STOP})
 
 
-async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Callable[[], int], roles: frozenset[str]) -> None:
+async def cancel_ours(venue: Venue, journal: AsyncJournal, clock: Clock, roles: frozenset[str]) -> None:
     """Cancel our open orders whose client-id role is in `roles`, never another's; a failed cancel is logged."""
     account = await venue.account()
     for order in account.open_orders:

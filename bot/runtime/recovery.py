@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.clock import Clock
 from bot.domain.orders import AccountState, Order
 from bot.journal.aio import AsyncJournal
 from bot.venues.base import Venue
@@ -19,7 +19,7 @@ class Recovery:
     foreign: tuple[Order, ...]  # open orders on the instrument this bot did not place: reported, never touched
 
 
-async def recover(venue: Venue, journal: AsyncJournal, clock: Callable[[], int]) -> Recovery:
+async def recover(venue: Venue, journal: AsyncJournal, clock: Clock) -> Recovery:
     """Resolve every unacknowledged intent by client id, adopt our open orders, report foreign ones.
 
     An order sent just before a crash is found here and recorded, never sent again; one that never

@@ -14,9 +14,9 @@ import ccxt.async_support as ccxt
 import pytest
 from pydantic import SecretStr
 
+from bot.clock import wall_ms
 from bot.config import ExchangeSettings
 from bot.devnet.exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
-from bot.devnet.exchange.server import wall_clock_ms
 from bot.domain import inverse
 from bot.domain.orders import OrderRequest, OrderStatus, OrderType, Side
 from bot.domain.plan import HedgePlan, StopTranche
@@ -212,7 +212,7 @@ async def test_the_account_outlives_a_server_restart(tmp_path: Path) -> None:
 
 async def test_funding_that_falls_due_is_served_as_binance_income_history(tmp_path: Path) -> None:
     jump_ms = 0
-    server = ExchangeServer(port=0, balance_btc=1.0, mark_price=60_000.0, clock=lambda: wall_clock_ms() + jump_ms)
+    server = ExchangeServer(port=0, balance_btc=1.0, mark_price=60_000.0, clock=lambda: wall_ms() + jump_ms)
     await server.start()
     venue = CcxtVenue(devnet_settings(server.url), retry=FAST_RETRY)
     await venue.connect()
@@ -220,7 +220,7 @@ async def test_funding_that_falls_due_is_served_as_binance_income_history(tmp_pa
         await venue.place(OrderRequest("hbEfund1", Side.SELL, OrderType.MARKET, 50))
         assert await venue.funding(0) == []
         due = server.engine.next_funding_ms
-        jump_ms = due - wall_clock_ms() + 1_000  # the server's clock passes the next funding time
+        jump_ms = due - wall_ms() + 1_000  # the server's clock passes the next funding time
         await venue.exchange.load_time_difference()  # ccxt measures the server's clock from GET /time
         await set_mark(server, 60_000.0)  # the first request after the funding time pays it
         # The fixed 0.01 % rate at the 60,000 mark: the short receives it. Binance's income row has no rate.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +16,16 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from bot.clock import wall_ms
 from bot.config import ExchangeSettings
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.server import ExchangeServer
 from bot.domain.features.tracker import FeatureTracker
+from bot.domain.instruments import BTC_INVERSE_SYMBOL as BTC
 from bot.monitors.history import Warmup, collateral_perp, warm_features
 from bot.venues.ccxt.client import build_exchange
 
 pytestmark = pytest.mark.integration
-BTC = "BTC/USD:BTC"
 MINUTE = 60_000
 BARS = 2_400  # several pages of 1000, and four marks a bar stay under the server's 10,000 kept
 
@@ -37,7 +37,7 @@ class Clock:
         self.fixed: int | None = None
 
     def __call__(self) -> int:
-        return self.fixed if self.fixed is not None else int(time.time() * 1000)
+        return self.fixed if self.fixed is not None else wall_ms()
 
 
 def seed(server: ExchangeServer, clock: Clock, candles: list[Candle], first_open_ms: int) -> None:

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import FundingPayment, OrderRequest, OrderStatus, OrderType, Side
 from bot.errors import OrderRejected
 from bot.paper import EngineSettings, PaperEngine
@@ -20,7 +21,7 @@ from bot.paper.errors import (
 from bot.venues.ccxt.registry import builtin_instrument
 
 BINANCE = builtin_instrument("binancecoinm")
-T0 = 1_600_000_000_000 - 1_600_000_000_000 % (8 * 3600 * 1000) + 60_000  # just after a funding time
+T0 = 1_600_000_000_000 - 1_600_000_000_000 % EIGHT_HOURS_MS + 60_000  # just after a funding time
 EXACT = EngineSettings(slippage_bps=0.0, spread_bps=0.0, leverage=10.0)
 
 
@@ -91,10 +92,9 @@ def test_positive_funding_is_paid_by_longs_to_shorts_every_8_hours() -> None:
     short.submit(sell("s1", 100))
     long_ = engine()
     long_.submit(OrderRequest("b1", Side.BUY, OrderType.MARKET, 100))
-    eight_h = 8 * 3600 * 1000
     for e in (short, long_):
-        assert e.advance_time(T0 + eight_h - 120_000) == 0.0  # before the next boundary: nothing
-        e.advance_time(T0 + 2 * eight_h)  # crosses two boundaries
+        assert e.advance_time(T0 + EIGHT_HOURS_MS - 120_000) == 0.0  # before the next boundary: nothing
+        e.advance_time(T0 + 2 * EIGHT_HOURS_MS)  # crosses two boundaries
     # 10,000 USD / 50,000 * 0.0001 = 0.00002 BTC per payment.
     assert short.funding_btc == pytest.approx(2 * 0.00002)
     assert long_.funding_btc == pytest.approx(-2 * 0.00002)
@@ -103,8 +103,7 @@ def test_positive_funding_is_paid_by_longs_to_shorts_every_8_hours() -> None:
 def test_funding_follows_a_rate_series() -> None:
     e = engine()
     e.submit(sell("s1", 100))
-    eight_h = 8 * 3600 * 1000
-    boundary = (T0 // eight_h + 1) * eight_h
+    boundary = (T0 // EIGHT_HOURS_MS + 1) * EIGHT_HOURS_MS
     e.set_funding_series([boundary], [-0.001])  # shorts pay when the rate is negative
     e.advance_time(boundary)
     assert e.funding_btc == pytest.approx(-10_000 / 50_000 * 0.001)
@@ -113,13 +112,12 @@ def test_funding_follows_a_rate_series() -> None:
 def test_each_funding_payment_is_kept_with_its_rate_and_position_and_survives_a_restart() -> None:
     e = engine()
     e.submit(sell("s1", 100))
-    eight_h = 8 * 3600 * 1000
-    first = (T0 // eight_h + 1) * eight_h
-    e.set_funding_series([first + eight_h], [-0.0003])
-    e.advance_time(first + eight_h + 1)  # two boundaries: the fixed rate, then the series' rate
+    first = (T0 // EIGHT_HOURS_MS + 1) * EIGHT_HOURS_MS
+    e.set_funding_series([first + EIGHT_HOURS_MS], [-0.0003])
+    e.advance_time(first + EIGHT_HOURS_MS + 1)  # two boundaries: the fixed rate, then the series' rate
     assert e.funding_payments() == [
         FundingPayment(first, pytest.approx(0.00002), 0.0001, -100),  # type: ignore[arg-type]
-        FundingPayment(first + eight_h, pytest.approx(-0.00006), -0.0003, -100),  # type: ignore[arg-type]
+        FundingPayment(first + EIGHT_HOURS_MS, pytest.approx(-0.00006), -0.0003, -100),  # type: ignore[arg-type]
     ]
     assert sum(p.amount_btc for p in e.funding_payments()) == pytest.approx(e.funding_btc)
     assert e.funding_payments(since_ms=first + 1) == e.funding_payments()[1:]

@@ -10,6 +10,7 @@ from typing import ClassVar
 import pytest
 
 from bot.domain import inverse
+from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
@@ -22,7 +23,6 @@ from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from strategies.base import Strategy, StrategyParams
 
-EIGHT_H = 8 * 3600 * 1000
 T0 = 1_700_006_400_000 + 60_000  # a minute after a funding time
 MARK = 60_000.0
 
@@ -115,12 +115,12 @@ async def test_funding_paid_on_paper_is_journaled_once_and_shown_in_the_status(t
     await until(bot, lambda: bot.status.hedge is not None)
     assert paid(bot) == 0.0
 
-    clock.now_ms = T0 - 60_000 + EIGHT_H + 1_000  # past the next funding time: the short receives 0.01 %
+    clock.now_ms = T0 - 60_000 + EIGHT_HOURS_MS + 1_000  # past the next funding time: the short receives 0.01 %
     await until(bot, lambda: paid(bot) != 0.0)
     credited = inverse.funding_btc(-30, 100, MARK, 0.0001)
     assert paid(bot) == pytest.approx(-credited)  # the status counts what the short paid: negative, it received
     [payment] = venue.engine.funding_payments()
-    assert (payment.ts_ms, payment.contracts, payment.rate_8h) == (T0 - 60_000 + EIGHT_H, -30, 0.0001)
+    assert (payment.ts_ms, payment.contracts, payment.rate_8h) == (T0 - 60_000 + EIGHT_HOURS_MS, -30, 0.0001)
     seen = bot.decisions
     await until(bot, lambda: bot.decisions >= seen + 3)  # more heartbeats and decisions: counted once
     assert paid(bot) == pytest.approx(-credited)

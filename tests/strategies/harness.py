@@ -6,14 +6,12 @@ the replay (bot/backtest/run.py).
 
 from __future__ import annotations
 
-import csv
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.backtest.data import align, load_candles, parse_time_ms
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.lending import health
 from bot.domain.plan import HedgePlan
@@ -31,20 +29,16 @@ class Bar:
 
 
 def bars(data: Path, start: str, end: str) -> list[Bar]:
-    def read(name: str) -> dict[str, list[str]]:
-        with gzip.open(data / name, "rt") as fh:
-            return {
-                r["timestamp"]: [r["close"], r["high"], r["low"]]
-                for r in csv.DictReader(fh)
-                if start <= r["timestamp"][:10] < end
-            }
-
-    btc, eth = read("binance_BTCUSDT_1h.csv.gz"), read("binance_ETHUSDT_1h.csv.gz")
-    out = []
-    for ts in sorted(btc.keys() & eth.keys()):
-        ms = int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
-        out.append(Bar(ms, float(btc[ts][0]), float(btc[ts][1]), float(btc[ts][2]), float(eth[ts][0])))
-    return out
+    """The hourly BTC and ETH bars both files have in [start, end), read by the product's loader."""
+    aligned = align(
+        load_candles(data / "binance_BTCUSDT_1h.csv.gz"),
+        load_candles(data / "binance_ETHUSDT_1h.csv.gz"),
+        parse_time_ms(start),
+        parse_time_ms(end),
+    )
+    _, btc_high, btc_low, btc_close = aligned.btc
+    eth_close = aligned.collateral[3]
+    return [Bar(ts, btc_close[i], btc_high[i], btc_low[i], eth_close[i]) for i, ts in enumerate(aligned.ts_ms)]
 
 
 @dataclass(frozen=True, slots=True)

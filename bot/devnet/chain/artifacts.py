@@ -17,7 +17,6 @@ REPO = Path(__file__).resolve().parents[3]
 # Where `npm ci` put the pinned parts; HEDGEBOT_NODE_MODULES points elsewhere (e.g. for an installed wheel).
 NODE_MODULES = Path(os.environ.get("HEDGEBOT_NODE_MODULES", REPO / "node_modules"))
 AAVE_ARTIFACTS = NODE_MODULES / "@aave" / "core-v3" / "artifacts" / "contracts"
-MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
 _INSTALL_HINT = "run `make install` (npm ci) at the repo root to install the pinned chain parts"
 
 

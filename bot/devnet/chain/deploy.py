@@ -14,9 +14,10 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
-from bot.devnet.chain.artifacts import MULTICALL3_ADDRESS, aave_artifact, multicall3_creation_code
+from bot.devnet.chain.artifacts import aave_artifact, multicall3_creation_code
 from bot.devnet.chain.feeds import creation_code as feed_creation_code
 from bot.devnet.chain.rpc import DevRpc, RpcError, create_address
+from bot.monitors.multicall import MULTICALL3_ADDRESS
 
 RAY = 10**27
 DEPLOY_GAS = 16_000_000  # under the 2**24 per-transaction cap of recent hardforks

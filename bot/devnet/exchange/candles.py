@@ -1,17 +1,16 @@
-"""Candle files for the mark price replay (the ../shared/data OHLCV format, gzip or plain CSV)."""
+"""Candles as the mark price walks them: the ../shared/data OHLCV files, read by the product's loader."""
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.backtest import data
 
 
 @dataclass(frozen=True, slots=True)
 class Candle:
-    timestamp: str
+    ts_ms: int  # the bar's open time
     open: float
     high: float
     low: float
@@ -25,10 +24,6 @@ class Candle:
 
 
 def load_candles(path: Path) -> list[Candle]:
-    """Every row of a `timestamp,open,high,low,close[,volume]` file."""
-    raw = path.read_bytes()
-    text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
-    rows = csv.DictReader(io.StringIO(text))
-    return [
-        Candle(r["timestamp"], float(r["open"]), float(r["high"]), float(r["low"]), float(r["close"])) for r in rows
-    ]
+    """Every bar of an OHLCV file (`bot.backtest.data.load_candles`: the same checks, the same errors)."""
+    bars = data.load_candles(path)
+    return [Candle(*row) for row in zip(bars.ts_ms, bars.open, bars.high, bars.low, bars.close, strict=True)]

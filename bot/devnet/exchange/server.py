@@ -13,12 +13,12 @@ account.py and orders.py and get the account's state (state.py), never the serve
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.clock import wall_ms
 from bot.devnet.exchange import account, orders, public
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.http import STATE_KEY, error
@@ -29,10 +29,6 @@ from bot.paper import EngineSettings, PaperEngine
 # Documented devnet credentials: they guard nothing but a local paper account.
 DEFAULT_API_KEY = "hedgebot-devnet-key"
 DEFAULT_API_SECRET = "hedgebot-devnet-secret"
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class ExchangeServer:
@@ -52,7 +48,7 @@ class ExchangeServer:
         state_path: Path | None = None,
         price_data: Path | None = None,
         replay_interval_s: float = 1.0,
-        clock: Callable[[], int] = wall_clock_ms,
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
         self.host, self.port = host, port
         self.replay_interval_s = replay_interval_s

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WAD = 10**18
-HALF_WAD = WAD // 2
 PERCENTAGE_FACTOR = 10_000
 HALF_PERCENTAGE_FACTOR = 5_000
 HEALTH_FACTOR_LIQUIDATION_THRESHOLD = WAD

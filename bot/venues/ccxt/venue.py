@@ -20,6 +20,7 @@ import ccxt.async_support as ccxt
 import structlog
 
 from bot.config import ExchangeSettings
+from bot.domain.instruments import BTC_INVERSE_SYMBOL as SYMBOL
 from bot.domain.instruments import Instrument, InstrumentError
 from bot.domain.orders import (
     FLAT_POSITION,
@@ -42,7 +43,6 @@ from bot.venues.ccxt.params import VenueParams, order_from_ccxt
 from bot.venues.ccxt.registry import venue_spec
 from bot.venues.ccxt.spec import VenueSpec
 
-SYMBOL = "BTC/USD:BTC"
 DEFAULT_RETRY = RetryPolicy()
 T = TypeVar("T")
 log = structlog.get_logger(__name__)

@@ -7,7 +7,6 @@ public mark). The local server lists no ETH perpetual, so the WETH borrower's bo
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from aiohttp import web
 from structlog.testing import capture_logs
 
 from bot.app import assemble
+from bot.clock import wall_ms
 from bot.devnet.chain.market import set_price
 from bot.devnet.exchange.candles import load_candles
 from bot.devnet.exchange.server import ExchangeServer
@@ -33,7 +33,7 @@ class Clock:
         self.fixed: int | None = None
 
     def __call__(self) -> int:
-        return self.fixed if self.fixed is not None else int(time.time() * 1000)
+        return self.fixed if self.fixed is not None else wall_ms()
 
 
 @web.middleware

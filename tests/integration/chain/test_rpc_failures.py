@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.clock import wall_ms
 from bot.devnet.chain.anvil import Anvil, free_port
 from bot.devnet.chain.market import RunningDevnet, set_price, start_devnet
 from bot.monitors.aave import AaveMonitor
@@ -95,7 +96,7 @@ async def test_stale_block_and_stale_or_diverging_price_are_flagged() -> None:
             stale_block_s=60,
             oracle_heartbeat_s=3600,
             max_oracle_divergence=0.03,
-            clock=lambda: time.time() + 7200,
+            clock=lambda: wall_ms() + 7_200_000,
         )
         snap = await later.snapshot([borrower], marks_usd={"WETH": 3200.0, "WBTC": 60_100.0})
         assert snap.stale and snap.accounts[0].stale
