@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from bot.commands import (
     backtest_cmd,
     config_cmd,
+    data_cmd,
     demo_cmd,
     devnet_cmd,
     health_cmd,
@@ -27,6 +29,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     strategies_cmd.register,
     plan_cmd.register,
     backtest_cmd.register,
+    data_cmd.register,
     devnet_cmd.register,
     health_cmd.register,
     journal_cmd.register,
@@ -36,11 +39,20 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
 ]
 
 
+def _version() -> str:
+    """The installed package's version (its metadata, from pyproject.toml)."""
+    try:
+        return importlib.metadata.version("hedgebot")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole `hedgebot` command tree."""
     parser = argparse.ArgumentParser(
         prog="hedgebot", description="Hedge DeFi lending positions with inverse BTC perpetual shorts."
     )
+    parser.add_argument("--version", action="version", version=f"hedgebot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in COMMANDS:
         register(sub)

@@ -7,16 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.data import align, load_candles, load_funding, parse_time_ms
+from bot.backtest.data import align, format_time, load_candles, load_funding, parse_time_ms
+from bot.backtest.download import download_command
 from bot.backtest.report import print_summary, to_json, write_report
 from bot.backtest.run import LendingSetup, ReplaySettings, backtest
 from bot.config import load_settings
 from bot.domain.instruments import InstrumentError
 from bot.errors import UsageError
-from bot.ops.output import print_json
+from bot.monitors.history import collateral_perp
+from bot.ops.output import print_json, progress_bar
 from bot.plugins import loader as plugins
 from bot.runtime.config import risk_limits
 from bot.venues.ccxt.registry import VENUE_IDS, builtin_instrument
+
+WARMUP_DAYS = 7  # the features warm up on up to this many days before --start
 
 
 class _StrategyAction(argparse.Action):
@@ -94,13 +98,14 @@ def run(args: argparse.Namespace) -> int:
     end_ms = parse_time_ms(args.end) if args.end else None
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         raise UsageError(f"--end {args.end} is not after --start {args.start}")
+    _check_files_exist(args, start_ms)
     btc = load_candles(args.btc_data)
     collateral = load_candles(args.collateral_data)
     funding = load_funding(args.funding_data) if args.funding_data else None
     # Load up to 7 days before the window so the volatility and beta estimates are warm at its start.
-    warm_from = start_ms - 7 * 86_400_000 if start_ms is not None else None
+    warm_from = start_ms - WARMUP_DAYS * 86_400_000 if start_ms is not None else None
     bars = align(btc, collateral, warm_from, end_ms)
-    progress = _progress_bar if sys.stderr.isatty() and not args.json else None
+    progress = _bars_done if sys.stderr.isatty() and not args.json else None
     replay = ReplaySettings(risk=risk_limits(load_settings(args.config).risk))
     result = backtest(bars, start_ms, setup, strategies, instrument, funding, replay, progress)
     if progress is not None:
@@ -115,7 +120,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(done: int, total: int) -> None:
-    width = 40
-    filled = int(width * done / max(1, total))
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} bars", end="", file=sys.stderr, flush=True)
+def _check_files_exist(args: argparse.Namespace, start_ms: int | None) -> None:
+    """UsageError naming a missing file and the `hedgebot data download` command that writes such files."""
+    for path in (args.btc_data, args.collateral_data, args.funding_data):
+        if path is not None and not path.is_file():
+            btc = "BTC/USD:BTC"
+            collateral = collateral_perp(args.collateral_asset, btc)
+            since = format_time(start_ms - WARMUP_DAYS * 86_400_000)[:10] if start_ms is not None else None
+            fetch = download_command(
+                list(dict.fromkeys([btc, collateral])), since, args.end, "data", kinds=("ohlcv", "funding")
+            )
+            raise UsageError(
+                f"{path}: no such file. Download candles and funding rates from the exchange's public API with"
+                f"\n  {fetch}\nit lists the files it wrote and the backtest command that reads them"
+            )
+
+
+def _bars_done(done: int, total: int) -> None:
+    progress_bar(done, total, f"{done}/{total} bars", sys.stderr)

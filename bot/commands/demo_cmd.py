@@ -7,7 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.data import SHARED_DATA_DIR
+from bot.backtest.data import SHARED_DATA_DIR, format_time, parse_time_ms
+from bot.backtest.download import download_command
 from bot.errors import UsageError
 from bot.log import configure
 
@@ -24,9 +25,22 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=run)
 
 
+# Binance spot's hourly candles, as ../shared/data has them: `data download` names its files the same way.
+DEMO_FILES = ("binance_BTCUSDT_1h.csv.gz", "binance_ETHUSDT_1h.csv.gz")
+WARMUP_DAYS = 8  # the demo warms its features on the 8 days before the window (bot/devnet/demo.py)
+
+
 def run(args: argparse.Namespace) -> int:
-    if not (args.data / "binance_BTCUSDT_1h.csv.gz").is_file():
-        raise UsageError(f"{args.data} has no binance_BTCUSDT_1h.csv.gz: pass --data with the shared data folder")
+    missing = [name for name in DEMO_FILES if not (args.data / name).is_file()]
+    if missing:
+        since = format_time(parse_time_ms(args.start) - WARMUP_DAYS * 86_400_000)[:10]
+        folder = "data"
+        fetch = download_command(["BTC/USDT", "ETH/USDT"], since, args.end, folder, exchange="binance")
+        raise UsageError(
+            f"{args.data} has no {' or '.join(missing)} (the demo reads the shared data folder beside the"
+            f" repository by default). Download the same candles from Binance's public API, then point the demo"
+            f" at them:\n  {fetch}\n  hedgebot demo --data {folder}"
+        )
     if args.step_hours < 1 or args.balance_btc <= 0:
         raise UsageError("--step-hours must be at least 1 and --balance-btc positive")
     configure("console", "info" if args.verbose else "error")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 
 def jsonable(value: Any) -> Any:
@@ -56,3 +56,11 @@ def print_grid(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     for row in text:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def progress_bar(done: int, total: int, label: str, stream: TextIO) -> None:
+    """Redraw one line of progress on `stream` (a terminal: callers check isatty), without a newline."""
+    width = 40
+    share = min(1.0, done / total) if total > 0 else 1.0
+    filled = int(width * share)
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {share:4.0%} {label}", end="", file=stream, flush=True)

@@ -161,6 +161,8 @@ ROUTES = [
     web.get(f"{V1}/ticker/24hr", public.ticker_24hr),
     web.get(f"{V1}/ticker/bookTicker", public.book_ticker),
     web.get(f"{V1}/klines", public.klines),
+    web.get(f"{V1}/markPriceKlines", public.mark_price_klines),
+    web.get(f"{V1}/fundingRate", public.funding_rate),
     web.get(f"{V1}/account", account.account),
     web.get(f"{V1}/balance", account.balance),
     web.get(f"{V1}/positionRisk", account.position_risk),

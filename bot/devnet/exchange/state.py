@@ -50,6 +50,25 @@ class ExchangeState:
         self.save()
         return fills
 
+    def funding_history(self) -> list[tuple[int, float, float]]:
+        """(time, rate, mark) of each funding time after the first mark sample kept, up to now.
+
+        The market's funding, whether or not the account held a position: the engine's rate at that time
+        and the last mark sampled at or before it.
+        """
+        if not self.history:
+            return []
+        interval = self.engine.settings.funding_interval_ms
+        events = []
+        i = 0
+        t = (self.history[0][0] // interval + 1) * interval
+        while t <= self.now_ms():
+            while i + 1 < len(self.history) and self.history[i + 1][0] <= t:
+                i += 1
+            events.append((t, self.engine.funding_rate_at(t), self.history[i][1]))
+            t += interval
+        return events
+
     def save(self) -> None:
         """Write the account to `state_path` (nothing without one)."""
         if self.state_path is None:
