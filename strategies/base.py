@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche, make_plan, make_stop_tranche
+from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
 from bot.domain.sizing import hedge_contracts
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.errors import UsageError
@@ -118,11 +118,7 @@ class Strategy(ABC, Generic[P]):
         p = self.params
         if not p.use_beta or f.samples < 24 or abs(f.correlation) < p.min_correlation:
             return 1.0
-        # min(beta_max, max(beta_min, beta)) without the builtin calls: every strategy asks on every bar
-        beta = f.beta
-        if not beta > p.beta_min:
-            beta = p.beta_min
-        return beta if beta < p.beta_max else p.beta_max
+        return min(p.beta_max, max(p.beta_min, f.beta))
 
     def funding_too_expensive(self, snapshot: Snapshot) -> bool:
         """True when holding a short pays more funding than the strategy accepts."""
@@ -146,30 +142,22 @@ class Strategy(ABC, Generic[P]):
 
         The short also covers the USD value of the account's BTC equity, which is itself long BTC.
         """
-        # min(params.leverage, leverage_cap) and max(0.0, hedge_usd) without the builtin calls (every bar)
-        leverage = self.params.leverage
-        if self.leverage_cap < leverage:
-            leverage = self.leverage_cap
+        leverage = min(self.params.leverage, self.leverage_cap)
         if leverage <= 0:
             raise ValueError(f"leverage must be positive, got {leverage}")
-        if not hedge_usd > 0.0:
-            hedge_usd = 0.0
+        hedge_usd = max(0.0, hedge_usd)
         price = snapshot.btc_price
         contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
-        stops: tuple[StopTranche, ...] = ()
-        if contracts > 0:
-            stops = (make_stop_tranche(stop_price or self.stop_above(price), contracts, "main"),)
-        if extra:
-            return HedgePlan(
-                hedge_usd=hedge_usd,
-                contracts=contracts,
-                leverage=leverage,
-                stops=stops,
-                reason=reason,
-                state=state,
-                **extra,
-            )
-        return make_plan(hedge_usd, contracts, leverage, stops, EntryStyle.MARKET, 0.0, None, (), reason, state)
+        stops = (StopTranche(stop_price or self.stop_above(price), contracts),) if contracts > 0 else ()
+        return HedgePlan(
+            hedge_usd=hedge_usd,
+            contracts=contracts,
+            leverage=leverage,
+            stops=stops,
+            reason=reason,
+            state=state,
+            **extra,
+        )
 
     @staticmethod
     def btc_price_for_collateral_move(snapshot: Snapshot, collateral_price: float, beta: float) -> float:

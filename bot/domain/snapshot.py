@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from bot.domain.fast_init import positional_constructor
 from bot.domain.features.tracker import NEUTRAL_FEATURES, MarketFeatures
 from bot.domain.instruments import Instrument
 
@@ -72,13 +71,3 @@ class Snapshot:
     @property
     def hedge_equity_usd(self) -> float:
         return self.hedge.equity_btc * self.btc_price
-
-
-# Every field, positionally, built fast (bot.domain.fast_init): the replay makes these on every bar.
-make_lending_view: Callable[[str, float, float, float, float, float, float, float], LendingView] = (
-    positional_constructor(LendingView)
-)
-make_hedge_view: Callable[[int, float, float, float | None], HedgeView] = positional_constructor(HedgeView)
-make_snapshot: Callable[
-    [int, float, LendingView, HedgeView, Instrument, float, MarketFeatures, StrategyState], Snapshot
-] = positional_constructor(Snapshot)
