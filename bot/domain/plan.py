@@ -37,7 +37,7 @@ class ConditionalEntry:
     label: str = "layer"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HedgePlan:
     """A target for the futures leg. Contracts are whole; the venue rounds prices to its tick."""
 
