@@ -1,8 +1,8 @@
 """The strategy plugin contract.
 
-A strategy is a small class: typed parameters (a pydantic model), a leverage cap, and one pure method,
-`decide(snapshot) -> HedgePlan`. It never awaits, logs, reads a clock or touches a venue, so the same
-class runs live, in dry-run and over a year of minute bars in a replay.
+A strategy is a small class: typed parameters (a pydantic model), optionally a typed state (a TypedDict),
+and one pure method, `decide(snapshot) -> HedgePlan`. It never awaits, logs, reads a clock or touches a
+venue, so the same class runs live, in dry-run and over a year of minute bars in a replay.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from types import NoneType, UnionType
+from typing import Any, ClassVar, Generic, TypeVar, Union, cast, get_args, get_origin, get_type_hints, is_typeddict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche, make_plan, make_stop_tranche
+from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
 from bot.domain.sizing import hedge_contracts
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.errors import UsageError
 
 __all__ = [
+    "INTERFACE_VERSION",
     "ConditionalEntry",
     "EntryStyle",
     "HedgePlan",
@@ -29,6 +31,15 @@ __all__ = [
     "StrategyParams",
     "StrategyState",
 ]
+
+INTERFACE_VERSION = 2
+"""The strategy interface this hedgebot speaks; a plugin states the one it was written for as
+`interface_version`, and one newer than this is refused when it loads.
+
+1: the first. 2: the values a strategy reads and returns (`Snapshot`, `LendingView`, `HedgeView`,
+`HedgePlan`) take keywords only, so adding a field breaks no plugin; a strategy may declare a typed `State`;
+`leverage_cap` defaults to the `le` bound of `Params.leverage`.
+"""
 
 
 class StrategyParams(BaseModel):
@@ -60,10 +71,28 @@ class Strategy(ABC, Generic[P]):
     name: ClassVar[str]
     summary: ClassVar[str]
     risk_class: ClassVar[str]
-    leverage_cap: ClassVar[float]
     Params: ClassVar[type[StrategyParams]]
+    # The highest leverage the strategy accepts. Left out, it is the `le` bound of `Params.leverage`, so the
+    # cap is stated once, where a user's --param leverage=... is checked.
+    leverage_cap: ClassVar[float]
+    # What the strategy remembers from one decision to the next, if anything: a TypedDict of plain values
+    # that `decide` returns as the plan's `state` and reads back with `snapshot.state_as(State)`. The journal
+    # keeps it as JSON across restarts, so each value is a float, int, str, bool or None.
+    State: ClassVar[type[Mapping[str, Any]] | None] = None
+    # The strategy interface the class was written for (INTERFACE_VERSION when it was).
+    interface_version: ClassVar[int] = INTERFACE_VERSION
     # An opt-in strategy is only used when asked for by name (high-risk ones).
     opt_in: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "leverage_cap" not in vars(cls) and "Params" in vars(cls):
+            bound = _leverage_bound(cls.Params)
+            if bound is not None:
+                cls.leverage_cap = bound
+        state = vars(cls).get("State")
+        if state is not None:
+            _check_state(cls.__name__, state)
 
     def __init__(self, params: P) -> None:
         self.params = params
@@ -85,7 +114,7 @@ class Strategy(ABC, Generic[P]):
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
-        """Name, risk class, leverage cap and each parameter with its type, default and meaning."""
+        """Name, risk class, leverage cap, each parameter with its type, default and meaning, and the state kept."""
         params = []
         for pname, field in cls.Params.model_fields.items():
             annotation = field.annotation
@@ -97,13 +126,16 @@ class Strategy(ABC, Generic[P]):
                     "description": field.description or "",
                 }
             )
+        state = {} if cls.State is None else get_type_hints(cls.State)
         return {
             "name": cls.name,
             "summary": cls.summary,
             "risk_class": cls.risk_class,
             "leverage_cap": cls.leverage_cap,
             "opt_in": cls.opt_in,
+            "interface_version": cls.interface_version,
             "params": params,
+            "state": {key: getattr(hint, "__name__", str(hint)) for key, hint in state.items()},
         }
 
     @abstractmethod
@@ -118,11 +150,7 @@ class Strategy(ABC, Generic[P]):
         p = self.params
         if not p.use_beta or f.samples < 24 or abs(f.correlation) < p.min_correlation:
             return 1.0
-        # min(beta_max, max(beta_min, beta)) without the builtin calls: every strategy asks on every bar
-        beta = f.beta
-        if not beta > p.beta_min:
-            beta = p.beta_min
-        return beta if beta < p.beta_max else p.beta_max
+        return min(p.beta_max, max(p.beta_min, f.beta))
 
     def funding_too_expensive(self, snapshot: Snapshot) -> bool:
         """True when holding a short pays more funding than the strategy accepts."""
@@ -139,40 +167,61 @@ class Strategy(ABC, Generic[P]):
         *,
         reason: str,
         stop_price: float | None = None,
-        state: StrategyState = EMPTY_STATE,
+        state: Mapping[str, object] = EMPTY_STATE,
         **extra: Any,
     ) -> HedgePlan:
         """A plan for a net short of `hedge_usd`, sized on the account's net delta.
 
-        The short also covers the USD value of the account's BTC equity, which is itself long BTC.
+        The short also covers the USD value of the account's BTC equity, which is itself long BTC. `state` is
+        what the next snapshot hands back: a plain mapping, or the strategy's declared `State`.
         """
-        # min(params.leverage, leverage_cap) and max(0.0, hedge_usd) without the builtin calls (every bar)
-        leverage = self.params.leverage
-        if self.leverage_cap < leverage:
-            leverage = self.leverage_cap
+        leverage = min(self.params.leverage, self.leverage_cap)
         if leverage <= 0:
             raise ValueError(f"leverage must be positive, got {leverage}")
-        if not hedge_usd > 0.0:
-            hedge_usd = 0.0
+        hedge_usd = max(0.0, hedge_usd)
         price = snapshot.btc_price
         contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
-        stops: tuple[StopTranche, ...] = ()
-        if contracts > 0:
-            stops = (make_stop_tranche(stop_price or self.stop_above(price), contracts, "main"),)
-        if extra:
-            return HedgePlan(
-                hedge_usd=hedge_usd,
-                contracts=contracts,
-                leverage=leverage,
-                stops=stops,
-                reason=reason,
-                state=state,
-                **extra,
-            )
-        return make_plan(hedge_usd, contracts, leverage, stops, EntryStyle.MARKET, 0.0, None, (), reason, state)
+        stops = (StopTranche(stop_price or self.stop_above(price), contracts),) if contracts > 0 else ()
+        return HedgePlan(
+            hedge_usd=hedge_usd,
+            contracts=contracts,
+            leverage=leverage,
+            stops=stops,
+            reason=reason,
+            # A declared State holds plain values (checked when the class is made); a TypedDict is not a
+            # Mapping[str, StateValue] to mypy, however plain its values.
+            state=cast(StrategyState, state),
+            **extra,
+        )
 
     @staticmethod
     def btc_price_for_collateral_move(snapshot: Snapshot, collateral_price: float, beta: float) -> float:
         """The BTC price expected when the collateral moves to `collateral_price` (through beta)."""
         move = math.log(collateral_price / snapshot.lending.collateral_price_usd)
         return snapshot.btc_price * math.exp(move / beta) if beta > 0 else snapshot.btc_price
+
+
+def _leverage_bound(params: type[StrategyParams]) -> float | None:
+    """The `le` bound of `params.leverage` (`Field(..., le=20)`), or None when it has none."""
+    field = params.model_fields.get("leverage")
+    if field is not None:
+        for rule in field.metadata:  # pydantic keeps `le=20` there as annotated_types.Le(le=20)
+            if isinstance(getattr(rule, "le", None), int | float):
+                return float(rule.le)
+    return None
+
+
+_PLAIN_TYPES = (float, int, str, bool, NoneType)
+
+
+def _check_state(strategy: str, state: type[Mapping[str, Any]]) -> None:
+    """TypeError unless `state` is a TypedDict whose values are all plain (the journal stores them as JSON)."""
+    if not is_typeddict(state):
+        raise TypeError(f"{strategy}.State must be a TypedDict (class {strategy}State(TypedDict, total=False): ...)")
+    for key, hint in get_type_hints(state).items():
+        kinds = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)  # float | None: both
+        if not all(kind in _PLAIN_TYPES for kind in kinds):
+            raise TypeError(
+                f"{strategy}.State[{key!r}] is {hint}: state is journaled as JSON, so each value must be "
+                "a float, int, str, bool or None"
+            )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import Field
 
 from bot.domain.plan import EntryStyle
@@ -18,18 +20,26 @@ class DcaParams(StrategyParams):
     leverage: float = Field(5.0, gt=0, le=10, description="leverage of the short (x)")
 
 
+class DcaState(TypedDict, total=False):
+    """What dca remembers between decisions (nothing before the first one)."""
+
+    slices_done: int
+    last_slice_ms: int | None  # when the last slice was added
+
+
 class Dca(Strategy[DcaParams]):
     name = "dca"
     summary = "Build the hedge in equal slices over time; a grown position is topped up slice by slice."
     risk_class = "low-medium"
-    leverage_cap = 10.0
     Params = DcaParams
+    State = DcaState
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:
         p = self.params
-        done = int(snapshot.state.get("slices_done") or 0)
-        last_ms = snapshot.state.get("last_slice_ms")
-        due = last_ms is None or snapshot.now_ms - int(last_ms) >= p.interval_minutes * 60_000
+        last = snapshot.state_as(DcaState)
+        done = last.get("slices_done", 0)
+        last_ms = last.get("last_slice_ms")
+        due = last_ms is None or snapshot.now_ms - last_ms >= p.interval_minutes * 60_000
         if done < p.slices and due:
             done += 1
             last_ms = snapshot.now_ms
@@ -45,7 +55,7 @@ class Dca(Strategy[DcaParams]):
             hedge,
             reason=f"slice {done}/{p.slices} of {p.target_ratio:.0%} hedge"
             + (" (urgent: completed)" if urgent else ""),
-            state={"slices_done": done, "last_slice_ms": last_ms},
+            state=DcaState(slices_done=done, last_slice_ms=last_ms),
             entry=EntryStyle.MARKET if urgent else EntryStyle.DCA,
             max_step_contracts=None if urgent else slice_contracts,
         )

@@ -10,6 +10,7 @@ Risk up is acted on at once; risk down only after `cooldown_minutes`, and no cha
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from pydantic import Field
 
@@ -30,69 +31,57 @@ class DynamicParams(StrategyParams):
     stop_pct: float = Field(0.12, gt=0, lt=1, description="protective buy-stop distance above the mark")
 
 
+class DynamicState(TypedDict, total=False):
+    """What dynamic remembers between decisions (nothing before the first one)."""
+
+    ratio: float  # the share of the collateral hedged
+    changed_ms: int  # when that share last changed
+
+
 class Dynamic(Strategy[DynamicParams]):
     name = "dynamic"
     summary = "Hedge ratio follows the distance to liquidation in units of volatility; acts fast, relaxes slowly."
     risk_class = "medium"
-    leverage_cap = 20.0
-    Params = DynamicParams
+    Params = DynamicParams  # its leverage bound, 20x, is the strategy's leverage cap
+    State = DynamicState
 
-    def __init__(self, params: DynamicParams) -> None:
-        super().__init__(params)
-        # Derived once: decide() runs on every bar of a replay. Same expressions, same floats.
-        p = params
-        self._sigma_per_vol = math.sqrt(p.horizon_days / 365.0)
-        self._span = max(1e-9, p.z_off - p.z_full)
-        self._z_mid = (p.z_off + p.z_full) / 2
-        self._cooldown_ms = p.cooldown_minutes * 60_000
+    def decide(self, snapshot: Snapshot) -> HedgePlan:
+        last = snapshot.state_as(DynamicState)
+        held = last.get("ratio", 0.0)
+        changed_ms = last.get("changed_ms", 0)
+        wanted, z = self.risk_ratio(snapshot)
+        cooled = snapshot.now_ms - changed_ms >= self.params.cooldown_minutes * 60_000
+        ratio = self.ratio_to_hold(wanted, held, cooled)
+        if ratio != held:
+            changed_ms = snapshot.now_ms
+        beta = self.beta(snapshot)
+        return self.plan(
+            snapshot,
+            ratio * snapshot.lending.collateral_usd * beta,
+            reason=f"z={z:.2f} sigmas to liquidation -> ratio {ratio:.0%} (risk asks {wanted:.0%}), beta {beta:.2f}",
+            state=DynamicState(ratio=ratio, changed_ms=changed_ms),
+        )
 
     def risk_ratio(self, snapshot: Snapshot) -> tuple[float, float]:
         """The hedge ratio the current risk calls for, and the z-score behind it."""
         p = self.params
-        lending = snapshot.lending
-        liq, price = lending.liquidation_price_usd, lending.collateral_price_usd
-        if not math.isfinite(liq) or price <= 0:  # LendingView.distance_to_liquidation is infinite
-            return 0.0, math.inf
-        distance = 1.0 - liq / price
+        distance = snapshot.lending.distance_to_liquidation
         if not math.isfinite(distance):
             return 0.0, math.inf
-        vol = p.min_vol_annual
-        measured = snapshot.features.collateral_vol_annual
-        if measured > vol:  # max(min_vol_annual, measured)
-            vol = measured
-        z = distance / (vol * self._sigma_per_vol)
-        share = (p.z_off - z) / self._span
-        ratio = p.max_ratio * (1.0 if share >= 1.0 else (share if share > 0.0 else 0.0))
-        if -snapshot.funding_rate_8h > p.max_funding_cost_8h and z > self._z_mid:  # funding_too_expensive
+        vol = max(p.min_vol_annual, snapshot.features.collateral_vol_annual)
+        sigma = vol * math.sqrt(p.horizon_days / 365.0)  # the collateral's move over the horizon, one sigma
+        z = distance / sigma
+        span = max(1e-9, p.z_off - p.z_full)
+        ratio = p.max_ratio * min(1.0, max(0.0, (p.z_off - z) / span))
+        if self.funding_too_expensive(snapshot) and z > (p.z_off + p.z_full) / 2:
             ratio *= 0.5  # shorts pay dearly and the danger is not near: hedge half of what risk asks
         return ratio, z
 
-    def decide(self, snapshot: Snapshot) -> HedgePlan:
+    def ratio_to_hold(self, wanted: float, held: float, cooled: bool) -> float:
+        """The ratio to hold now, given what risk asks for, what is held, and whether the cooldown has passed."""
         p = self.params
-        wanted, z = self.risk_ratio(snapshot)
-        state = snapshot.state
-        held = float(state.get("ratio") or 0.0)
-        changed_ms = int(state.get("changed_ms") or 0)
-        now_ms = snapshot.now_ms
-        cooled = now_ms - changed_ms >= self._cooldown_ms
-        ratio = held
-        max_ratio, min_change = p.max_ratio, p.min_change
-        if (
-            wanted > held + min_change
-            or (wanted >= max_ratio and held < max_ratio)
-            or (wanted < held - min_change and cooled)
-        ):
-            ratio = wanted
-        elif wanted == 0.0 and held > 0.0 and cooled:
-            ratio = 0.0
-        if ratio != held:
-            changed_ms = now_ms
-        beta = self.beta(snapshot)
-        lending = snapshot.lending
-        hedge = ratio * (lending.collateral_amount * lending.collateral_price_usd) * beta  # collateral_usd
-        return self.plan(
-            snapshot,
-            hedge,
-            reason=f"z={z:.2f} sigmas to liquidation -> ratio {ratio:.0%} (risk asks {wanted:.0%}), beta {beta:.2f}",
-            state={"ratio": ratio, "changed_ms": changed_ms},
-        )
+        if wanted > held + p.min_change or (wanted >= p.max_ratio and held < p.max_ratio):
+            return wanted  # more risk: act at once
+        if cooled and (wanted < held - p.min_change or (wanted == 0.0 and held > 0.0)):
+            return wanted  # less risk, and the last change has settled: relax (all the way, once it is gone)
+        return held

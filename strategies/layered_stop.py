@@ -50,7 +50,6 @@ class LayeredStop(Strategy[LayeredStopParams]):
     name = "layered-stop"
     summary = "Base hedge plus conditional shorts that arm near the liquidation price, each with its own stop."
     risk_class = "medium"
-    leverage_cap = 15.0
     Params = LayeredStopParams
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:

@@ -16,7 +16,6 @@ class Percentage(Strategy[PercentageParams]):
     name = "percentage"
     summary = "Hedge a fixed share of the collateral (the static hedge)."
     risk_class = "low-medium"
-    leverage_cap = 10.0
     Params = PercentageParams
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:

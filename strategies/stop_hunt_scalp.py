@@ -35,7 +35,6 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
     name = "stop-hunt-scalp"
     summary = "Conditional short under the swing low where long stops cluster; tight stop, quick target. HIGH RISK."
     risk_class = "high"
-    leverage_cap = 50.0
     opt_in = True
     Params = StopHuntScalpParams
 

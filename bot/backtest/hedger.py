@@ -1,8 +1,9 @@
 """One hedged portfolio over the bars: snapshot -> strategy -> risk layer -> reconciler -> paper engine.
 
 The loop of the replay (see `bot.backtest.run` for the intrabar path and the rescue). It runs once per bar of a
-year of minute bars, so it reads everything it can into locals and builds its per-bar values with the
-fast constructors of `bot.domain.fast_init`; the results are the same, float for float.
+year of minute bars, so it takes every bar's features from one vectorised pass (`bot.domain.features.series`,
+equal to the live tracker bit for bit), lets the paper engine skip bars that cross no trigger, and sends a
+plan to the reconciler only when it differs enough from the last one.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from bot.backtest.types import (
     open_loan,
     portfolio_result,
 )
-from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series, make_features
+from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
 from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import Fill
 from bot.domain.plan import HedgePlan
-from bot.domain.risk import RiskLayer
-from bot.domain.snapshot import StrategyState, make_hedge_view, make_lending_view, make_snapshot
+from bot.domain.risk import apply_limits
+from bot.domain.snapshot import EMPTY_STATE, HedgeView, LendingView, Snapshot, StrategyState
 from bot.paper.engine import PaperEngine
 from bot.paper.errors import PaperRejected
 from bot.venues.reconcile import Cancel, ReconcileSettings, reconcile
@@ -56,104 +57,90 @@ class _Hedger:
         self.lending = lending
         self.setup = setup
         self.settings = settings
-        self.state: StrategyState = {}
+        self.state: StrategyState = EMPTY_STATE
         self.last_plan: HedgePlan | None = None
+        self.resting_stop: float | None = None  # the last reconciled plan's stop, which the venue now holds
         self.fill_mark = -1
         self.seq = 0
         self.orders = 0
         self.rejected = 0
         self.funding_scale = EIGHT_HOURS_MS / engine.settings.funding_interval_ms
-        # Read once: decide() runs on every bar.
-        self._asset = setup.collateral_asset
-        self._threshold = setup.liquidation_threshold
-        self._decide = strategy.decide
-        self._risk = RiskLayer(settings.risk, strategy.leverage_cap, instrument)
-        self._band_share = settings.rebalance_band
-        self._stop_share = settings.stop_move_bps / 10_000
+        # The funding rate holds in [from, until): asking the engine's series only when it changes saves a
+        # bisection on every bar.
         self._rate = 0.0
-        self._last_stop: float | None = None  # last_plan.stop_price
-        self._reconcile_settings: dict[int, ReconcileSettings] = {}
-        self._rate_from = self._rate_until = -math.inf  # the funding rate holds in [from, until)
+        self._rate_from = self._rate_until = -math.inf
 
     def decide(
         self, now_ms: int, btc: float, collateral: float, health_factor: float, features: MarketFeatures
     ) -> None:
         """One decision at a close: `health_factor` is the loan's at `collateral`."""
         lending, engine = self.lending, self.engine
-        amount = lending.amount
-        view = make_lending_view(
-            self._asset,
-            amount,
-            collateral,
-            amount * collateral,
-            lending.debt_usd,
-            health_factor,
-            lending.liquidation_price,
-            self._threshold,
-        )
         if not self._rate_from <= now_ms < self._rate_until:
             self._rate_from = now_ms
             rate, self._rate_until = engine.funding_rate_until(now_ms)
             self._rate = rate * self.funding_scale
-        hedge = make_hedge_view(engine.contracts, engine.entry_price, engine.equity_btc(), self._last_stop)
-        snap = make_snapshot(now_ms, btc, view, hedge, self.instrument, self._rate, features, self.state)
-        plan = self._decide(snap)
+        snapshot = Snapshot(
+            now_ms=now_ms,
+            btc_price=btc,
+            lending=LendingView(
+                collateral_asset=self.setup.collateral_asset,
+                collateral_amount=lending.amount,
+                collateral_price_usd=collateral,
+                total_collateral_usd=lending.amount * collateral,
+                debt_usd=lending.debt_usd,
+                health_factor=health_factor,
+                liquidation_price_usd=lending.liquidation_price,
+                liquidation_threshold=self.setup.liquidation_threshold,
+            ),
+            hedge=HedgeView(
+                contracts=engine.contracts,
+                entry_price=engine.entry_price,
+                equity_btc=engine.equity_btc(),
+                stop_price=self.resting_stop,
+            ),
+            instrument=self.instrument,
+            funding_rate_8h=self._rate,
+            features=features,
+            state=self.state,
+        )
+        plan = self.strategy.decide(snapshot)
         self.state = plan.state
-        plan = self._risk.check(plan, snap).plan
+        plan = apply_limits(plan, snapshot, self.settings.risk, self.strategy.leverage_cap).plan
         if self._changed(plan):
             self._reconcile(plan)
 
+    def _band(self, plan: HedgePlan) -> int:
+        """Contracts the position may drift from the target before it is traded back (at least one)."""
+        return max(1, int(self.settings.rebalance_band * max(plan.contracts, -self.engine.contracts)))
+
     def _changed(self, plan: HedgePlan) -> bool:
+        """Whether `plan` is worth reconciling: something filled, the leverage changed, the position drifted
+        out of the band, stops or entries were added or removed, or one moved more than `stop_move_bps`."""
         last = self.last_plan
         engine = self.engine
         if last is None or engine.fill_count != self.fill_mark or plan.leverage != last.leverage:
             return True
-        contracts, held = plan.contracts, engine.contracts
-        # band = max(1, int(share * max(contracts, -held))), spelled without the builtin calls
-        larger = -held if -held > contracts else contracts
-        band = int(self._band_share * larger)
-        gap = contracts + held
-        if (gap if gap >= 0 else -gap) >= (band if band > 1 else 1):
+        if abs(plan.contracts + engine.contracts) >= self._band(plan):
             return True
-        bps = self._stop_share
-        stops, last_stops = plan.stops, last.stops
-        count = len(stops)
-        if count != len(last_stops):
+        if len(plan.stops) != len(last.stops) or len(plan.conditional) != len(last.conditional):
             return True
-        conditional = plan.conditional
-        if (len(conditional) != len(last.conditional)) if conditional else bool(last.conditional):
-            return True
-        if count == 1:
-            new_price, old_price = stops[0].price, last_stops[0].price
-            if abs(new_price - old_price) > bps * old_price:
-                return True
-        elif count:
-            for a, b in zip(stops, last_stops, strict=True):
-                if abs(a.price - b.price) > bps * b.price:
-                    return True
-        return bool(conditional) and self._conditional_moved(plan, last, bps)
-
-    @staticmethod
-    def _conditional_moved(plan: HedgePlan, last: HedgePlan, bps: float) -> bool:
-        return any(
-            abs(a.trigger_price - b.trigger_price) > bps * b.trigger_price
-            for a, b in zip(plan.conditional, last.conditional, strict=True)
+        share = self.settings.stop_move_bps / 10_000
+        stops_moved = any(
+            abs(new.price - old.price) > share * old.price for new, old in zip(plan.stops, last.stops, strict=True)
         )
+        entries_moved = any(
+            abs(new.trigger_price - old.trigger_price) > share * old.trigger_price
+            for new, old in zip(plan.conditional, last.conditional, strict=True)
+        )
+        return stops_moved or entries_moved
 
     def _reconcile(self, plan: HedgePlan) -> None:
         engine = self.engine
         if plan.leverage != engine.leverage:
             engine.configure(plan.leverage, engine.margin_mode)
-        band = max(1, int(self.settings.rebalance_band * max(plan.contracts, -engine.contracts)))
         self.seq += 1
-        actions = reconcile(
-            plan,
-            engine.account(),
-            self.instrument,
-            self.seq,
-            self._reconcile_settings_for(band),
-        )
-        for action in actions:
+        settings = ReconcileSettings(min_change_contracts=self._band(plan), stop_move_bps=self.settings.stop_move_bps)
+        for action in reconcile(plan, engine.account(), self.instrument, self.seq, settings):
             if isinstance(action, Cancel):
                 engine.cancel(action.client_id)
                 continue
@@ -163,15 +150,8 @@ class _Hedger:
             except PaperRejected:
                 self.rejected += 1
         self.last_plan = plan
-        self._last_stop = plan.stop_price
+        self.resting_stop = plan.stop_price
         self.fill_mark = engine.fill_count
-
-    def _reconcile_settings_for(self, band: int) -> ReconcileSettings:
-        found = self._reconcile_settings.get(band)
-        if found is None:
-            found = ReconcileSettings(min_change_contracts=band, stop_move_bps=self.settings.stop_move_bps)
-            self._reconcile_settings[band] = found
-        return found
 
     def rescue(self, btc: float, collateral: float) -> None:
         """Repay debt with the futures account's free margin when the loan's health is low."""
@@ -229,10 +209,7 @@ def run_hedged(
     series = _preallocated_series(n - start)
     eq_a, hf_a, amt_a, debt_a = series.equity_usd, series.health_factor, series.collateral_amount, series.debt_usd
     fut_a, short_a = series.futures_btc, series.short_contracts
-    f_bvol, f_cvol, f_beta = feats.btc_vol_annual, feats.collateral_vol_annual, feats.beta
-    f_corr, f_high, f_low, f_samples = feats.correlation, feats.swing_high, feats.swing_low, feats.samples
     rescue_hf = settings.rescue_health_factor
-    threshold = lending.liquidation_threshold
     peak, worst = -math.inf, 0.0
     funding_usd = 0.0
     move = engine.move
@@ -240,7 +217,6 @@ def run_hedged(
     fall = lending.fall
     decide = hedger.decide
     equity_btc = engine.equity_btc
-    inf = math.inf
     tick = max(1, (n - start) // 100)
     for i in range(start, n):
         close_b = bc[i]
@@ -256,19 +232,11 @@ def run_hedged(
         # The legs are independent: the loan falls to its low, the hedge goes high -> low -> close.
         fall(ch[i], cl[i])
         move_bar(bh[i], bl[i], close_b)
-        debt = lending.debt_usd
-        hf = lending.amount * close_c * threshold / debt if debt > 0 else inf  # LendingSim.health_factor
-        if rescue_hf and debt > 0 and hf < rescue_hf:
+        hf = lending.health_factor(close_c)
+        if rescue_hf and hf < rescue_hf:
             hedger.rescue(close_b, close_c)
             hf = lending.health_factor(close_c)
-        k = i - first
-        decide(
-            now,
-            close_b,
-            close_c,
-            hf,
-            make_features(f_bvol[k], f_cvol[k], f_beta[k], f_corr[k], f_high[k], f_low[k], f_samples[k]),
-        )
+        decide(now, close_b, close_c, hf, feats.at(i - first))
         fut = equity_btc()
         amount = lending.amount
         debt = lending.debt_usd

@@ -54,10 +54,7 @@ class LendingSim:
     def fall(self, start: float, low: float) -> None:
         """The price falls from `start` to `low`: liquidate where HF crosses 1 (at `start` if already below)."""
         if low >= self._liq_price:
-            debt = self.debt_usd  # health.single_health_factor, inlined: this runs on every bar
-            hf = self.amount * low * self.liquidation_threshold / debt if debt > 0 else math.inf
-            if hf < self.min_health_factor:
-                self.min_health_factor = hf
+            self.min_health_factor = min(self.min_health_factor, self.health_factor(low))
             return
         price = start
         while self.debt_usd > 1e-9 and self.amount > 1e-12 and low < self._liq_price:

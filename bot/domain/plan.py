@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from bot.domain.fast_init import positional_constructor
 from bot.domain.snapshot import EMPTY_STATE, StrategyState
 
 
@@ -40,7 +38,7 @@ class ConditionalEntry:
     label: str = "layer"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HedgePlan:
     """A target for the futures leg. Contracts are whole; the venue rounds prices to its tick."""
 
@@ -58,18 +56,11 @@ class HedgePlan:
     @property
     def stop_price(self) -> float | None:
         """The nearest protective stop (lowest trigger), if any."""
-        nearest: float | None = None
-        for tranche in self.stops:  # min(..., default=None) without a generator: read on every bar
-            if nearest is None or tranche.price < nearest:
-                nearest = tranche.price
-        return nearest
+        return min((tranche.price for tranche in self.stops), default=None)
 
     @property
     def stopped_contracts(self) -> int:
-        total = 0
-        for tranche in self.stops:
-            total += tranche.contracts
-        return total
+        return sum(tranche.contracts for tranche in self.stops)
 
     def with_(self, **changes: object) -> HedgePlan:
         """A copy with `changes` (the risk layer's clip)."""
@@ -77,24 +68,6 @@ class HedgePlan:
 
 
 FLAT = HedgePlan(hedge_usd=0.0, contracts=0, leverage=1.0, reason="no hedge")
-
-# Every field, positionally, built fast (bot.domain.fast_init): strategies make a plan on every bar.
-make_stop_tranche: Callable[[float, int, str], StopTranche] = positional_constructor(StopTranche)
-make_plan: Callable[
-    [
-        float,
-        int,
-        float,
-        tuple[StopTranche, ...],
-        EntryStyle,
-        float,
-        int | None,
-        tuple[ConditionalEntry, ...],
-        str,
-        StrategyState,
-    ],
-    HedgePlan,
-] = positional_constructor(HedgePlan)
 
 
 def plan_problem(plan: object) -> str | None:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar, cast
 
-from bot.domain.fast_init import positional_constructor
 from bot.domain.features.tracker import NEUTRAL_FEATURES, MarketFeatures
 from bot.domain.instruments import Instrument
 
 StateValue = float | int | str | bool | None
 StrategyState = Mapping[str, StateValue]
 EMPTY_STATE: StrategyState = MappingProxyType({})
+S = TypeVar("S", bound=Mapping[str, object])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LendingView:
     """The lending leg: the hedged collateral and the whole position's health."""
 
@@ -42,7 +43,7 @@ class LendingView:
         return 1.0 - self.liquidation_price_usd / self.collateral_price_usd
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HedgeView:
     """The futures leg as the venue reports it."""
 
@@ -56,7 +57,7 @@ class HedgeView:
         return max(0, -self.contracts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """Everything a strategy may look at, at one instant. The clock is a value, `now_ms`."""
 
@@ -73,12 +74,9 @@ class Snapshot:
     def hedge_equity_usd(self) -> float:
         return self.hedge.equity_btc * self.btc_price
 
+    def state_as(self, state_type: type[S]) -> S:
+        """`state` read as a strategy's declared State (a TypedDict): what its last plan kept, empty at first.
 
-# Every field, positionally, built fast (bot.domain.fast_init): the replay makes these on every bar.
-make_lending_view: Callable[[str, float, float, float, float, float, float, float], LendingView] = (
-    positional_constructor(LendingView)
-)
-make_hedge_view: Callable[[int, float, float, float | None], HedgeView] = positional_constructor(HedgeView)
-make_snapshot: Callable[
-    [int, float, LendingView, HedgeView, Instrument, float, MarketFeatures, StrategyState], Snapshot
-] = positional_constructor(Snapshot)
+        Only the type changes: the mapping is the one the last plan returned (or the journal restored).
+        """
+        return cast(S, self.state)

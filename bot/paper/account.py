@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bot.domain import inverse
-from bot.domain.fast_init import positional_constructor
 from bot.domain.instruments import Instrument
 from bot.domain.orders import AccountState, Fill, FundingPayment, Order, OrderType, Position, Side
 from bot.paper.errors import InsufficientMargin, MarginModeChangeRejected
 from bot.paper.orders import EngineSettings, MarginMode, OrderRecord
 
 _INF = math.inf
-# Every field, positionally, built fast (bot.domain.fast_init): a replay reads the account on every reconcile.
-_make_fill: Callable[[str, Side, int, float, float, int], Fill] = positional_constructor(Fill)
-_make_position: Callable[[int, float, float, float | None, float | None], Position] = positional_constructor(Position)
-_make_account: Callable[[float, Position, tuple[Order, ...], float], AccountState] = positional_constructor(
-    AccountState
-)
 
 
 class PaperAccount:
@@ -168,7 +161,16 @@ class PaperAccount:
         self.fees_btc += fee
         if rec is not None:
             rec.record_fill(contracts, price)
-        self._fills.append(_make_fill(rec.client_id if rec else cid, side, contracts, price, fee, self.now_ms))
+        self._fills.append(
+            Fill(
+                client_id=rec.client_id if rec else cid,
+                side=side,
+                contracts=contracts,
+                price=price,
+                fee_btc=fee,
+                timestamp_ms=self.now_ms,
+            )
+        )
         self._dirty = True
 
     # ----------------------------------------------------------------- the account
@@ -180,11 +182,7 @@ class PaperAccount:
 
     def equity_btc(self) -> float:
         """Wallet plus unrealised PnL at the mark."""
-        contracts = self.contracts
-        if contracts == 0 or self.mark != self.mark:
-            return self.wallet_btc + 0.0
-        # inverse.pnl_btc, inlined: the replay asks for the equity twice a bar.
-        return self.wallet_btc + contracts * self._size * (1.0 / self.entry_price - 1.0 / self.mark)
+        return self.wallet_btc + self.unrealized_pnl_btc()
 
     def maintenance_btc(self) -> float:
         if self.contracts == 0 or self.mark != self.mark:
@@ -227,18 +225,20 @@ class PaperAccount:
 
     def position(self) -> Position:
         if self.contracts == 0:
-            return _make_position(0, 0.0, 0.0, None, self.leverage)
+            return Position(contracts=0, entry_price=0.0, unrealized_pnl_btc=0.0, leverage=self.leverage)
         liq = self.liquidation_price()
-        return _make_position(
-            self.contracts,
-            self.entry_price,
-            self.unrealized_pnl_btc(),
-            liq if math.isfinite(liq) else None,
-            self.leverage,
+        return Position(
+            contracts=self.contracts,
+            entry_price=self.entry_price,
+            unrealized_pnl_btc=self.unrealized_pnl_btc(),
+            liquidation_price=liq if math.isfinite(liq) else None,
+            leverage=self.leverage,
         )
 
     def account(self) -> AccountState:
-        return _make_account(self.wallet_btc, self.position(), self.open_orders(), self.mark)
+        return AccountState(
+            wallet_btc=self.wallet_btc, position=self.position(), open_orders=self.open_orders(), mark_price=self.mark
+        )
 
     def order(self, client_id: str) -> Order | None:
         rec = self._orders.get(client_id)

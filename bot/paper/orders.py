@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.domain.fast_init import positional_constructor
 from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import Order, OrderStatus, OrderType, Side
 
@@ -30,12 +28,6 @@ class EngineSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
-
-
-# Every field, positionally, built fast (bot.domain.fast_init): a replay makes views on every reconcile.
-_make_order: Callable[
-    [str, str, Side, OrderType, int, int, OrderStatus, float | None, float | None, bool, float | None], Order
-] = positional_constructor(Order)
 
 
 class OrderRecord:
@@ -94,18 +86,18 @@ class OrderRecord:
             self.status = OrderStatus.FILLED
 
     def view(self) -> Order:
-        return _make_order(
-            self.client_id,
-            self.venue_id,
-            self.side,
-            self.type,
-            self.contracts,
-            self.filled_contracts,
-            self.status,
-            self.price,
-            self.trigger_price,
-            self.reduce_only,
-            self.average_price,
+        return Order(
+            client_id=self.client_id,
+            venue_id=self.venue_id,
+            side=self.side,
+            type=self.type,
+            contracts=self.contracts,
+            filled_contracts=self.filled_contracts,
+            status=self.status,
+            price=self.price,
+            trigger_price=self.trigger_price,
+            reduce_only=self.reduce_only,
+            average_price=self.average_price,
         )
 
     def to_dict(self) -> dict[str, Any]:

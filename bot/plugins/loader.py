@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.errors import UsageError
 from strategies import BUILTIN
-from strategies.base import Strategy
+from strategies.base import INTERFACE_VERSION, Strategy
 
 ENTRY_POINT_GROUP = "hedgebot.strategies"
 StrategyClass = type[Strategy[Any]]
@@ -21,9 +21,20 @@ StrategyClass = type[Strategy[Any]]
 def _check(obj: object, where: str) -> StrategyClass:
     if not (inspect.isclass(obj) and issubclass(obj, Strategy) and not inspect.isabstract(obj)):
         raise UsageError(f"{where} is not a concrete hedgebot Strategy subclass")
-    for attr in ("name", "summary", "risk_class", "leverage_cap", "Params"):
+    for attr in ("name", "summary", "risk_class", "Params"):
         if not hasattr(obj, attr):
             raise UsageError(f"{where}: strategy class lacks the class attribute {attr!r}")
+    if not hasattr(obj, "leverage_cap"):
+        raise UsageError(
+            f"{where}: strategy {obj.name!r} has no leverage cap: bound its Params.leverage "
+            "(leverage: float = Field(5.0, gt=0, le=10)) or set leverage_cap on the class"
+        )
+    version = obj.interface_version
+    if not isinstance(version, int) or version > INTERFACE_VERSION:
+        raise UsageError(
+            f"{where}: strategy {obj.name!r} is written for strategy interface {version!r}, and this hedgebot "
+            f"supports up to {INTERFACE_VERSION}; upgrade hedgebot (pip install -U hedgebot) to use it"
+        )
     return obj
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.errors import UsageError
+from strategies.base import INTERFACE_VERSION
 
 _PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -37,6 +38,7 @@ class {cls}Params(StrategyParams):
     hedge_ratio: float = Field(0.3, ge=0, le=1.5, description="share of the collateral hedged when safe")
     danger_ratio: float = Field(0.8, ge=0, le=1.5, description="share hedged when the health factor is low")
     danger_health_factor: float = Field(1.25, gt=1, description="at or below this HF, hedge danger_ratio")
+    # le=10 is also the strategy's leverage cap: the risk layer holds every plan to it.
     leverage: float = Field(5.0, gt=0, le=10, description="leverage of the short (x)")
 
 
@@ -44,7 +46,7 @@ class {cls}(Strategy[{cls}Params]):
     name = "{name}"
     summary = "Hedge more when the health factor is low."
     risk_class = "low-medium"
-    leverage_cap = 10.0
+    interface_version = {interface}  # the strategy interface this was written for
     Params = {cls}Params
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:
@@ -64,12 +66,22 @@ from {module}.strategy import {cls}
 
 
 def snapshot(health_factor: float) -> Snapshot:
+    """10,000 USD of ETH at 3,000 with the debt that gives `health_factor`; BTC at 60,000; no hedge yet."""
+    amount = 10_000 / 3_000
     debt = 10_000 * 0.825 / health_factor
     return Snapshot(
         now_ms=0,
         btc_price=60_000.0,
-        lending=LendingView("ETH", 10_000 / 3_000, 3_000.0, 10_000.0, debt, health_factor,
-                            debt / (10_000 / 3_000 * 0.825), 0.825),
+        lending=LendingView(
+            collateral_asset="ETH",
+            collateral_amount=amount,
+            collateral_price_usd=3_000.0,
+            total_collateral_usd=10_000.0,
+            debt_usd=debt,
+            health_factor=health_factor,
+            liquidation_price_usd=debt / (amount * 0.825),
+            liquidation_threshold=0.825,
+        ),
         hedge=HedgeView(contracts=0, entry_price=0.0, equity_btc=0.0),
         instrument=builtin_instrument("binancecoinm"),
     )
@@ -94,7 +106,7 @@ def write_skeleton(name: str, parent: Path) -> Path:
         raise UsageError(f"{folder} already exists; choose another name or --dir")
     (folder / module).mkdir(parents=True)
     (folder / "tests").mkdir()
-    fields = {"name": name, "module": module, "cls": cls, "dist": name}
+    fields = {"name": name, "module": module, "cls": cls, "dist": name, "interface": INTERFACE_VERSION}
     (folder / "pyproject.toml").write_text(_PYPROJECT.format(**fields))
     (folder / module / "__init__.py").write_text("")
     (folder / module / "strategy.py").write_text(_STRATEGY.format(**fields))

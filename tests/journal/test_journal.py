@@ -55,7 +55,16 @@ def test_a_summary_carries_the_hedge_pnl_at_the_mark() -> None:
     snap = Snapshot(
         now_ms=1_000,
         btc_price=50_000.0,
-        lending=LendingView("WETH", 2.0, 3_000.0, 6_000.0, 3_000.0, 1.65, 1_818.0, 0.825),
+        lending=LendingView(
+            collateral_asset="WETH",
+            collateral_amount=2.0,
+            collateral_price_usd=3_000.0,
+            total_collateral_usd=6_000.0,
+            debt_usd=3_000.0,
+            health_factor=1.65,
+            liquidation_price_usd=1_818.0,
+            liquidation_threshold=0.825,
+        ),
         hedge=HedgeView(contracts=-100, entry_price=60_000.0, equity_btc=0.1),
         instrument=builtin_instrument("binancecoinm"),
     )

@@ -31,8 +31,17 @@ def board() -> BotStatus:
         Snapshot(
             now_ms=NOW_MS,
             btc_price=60_000.0,
-            lending=LendingView("WETH", 3.0, 2_500.0, 7_500.0, 5_000.0, 1.2, 2_083.0, 0.8),
-            hedge=HedgeView(-30, 61_000.0, 0.05),
+            lending=LendingView(
+                collateral_asset="WETH",
+                collateral_amount=3.0,
+                collateral_price_usd=2_500.0,
+                total_collateral_usd=7_500.0,
+                debt_usd=5_000.0,
+                health_factor=1.2,
+                liquidation_price_usd=2_083.0,
+                liquidation_threshold=0.8,
+            ),
+            hedge=HedgeView(contracts=-30, entry_price=61_000.0, equity_btc=0.05),
             instrument=builtin_instrument("binancecoinm"),
         )
     )
@@ -170,8 +179,17 @@ def test_a_bot_without_debt_has_an_infinite_health_factor_in_strict_json() -> No
         Snapshot(
             now_ms=NOW_MS,
             btc_price=60_000.0,
-            lending=LendingView("WETH", 3.0, 2_500.0, 7_500.0, 0.0, math.inf, math.inf, 0.8),
-            hedge=HedgeView(0, 0.0, 0.0),
+            lending=LendingView(
+                collateral_asset="WETH",
+                collateral_amount=3.0,
+                collateral_price_usd=2_500.0,
+                total_collateral_usd=7_500.0,
+                debt_usd=0.0,
+                health_factor=math.inf,
+                liquidation_price_usd=math.inf,
+                liquidation_threshold=0.8,
+            ),
+            hedge=HedgeView(contracts=0, entry_price=0.0, equity_btc=0.0),
             instrument=builtin_instrument("binancecoinm"),
         )
     )

@@ -14,8 +14,18 @@ BINANCE = builtin_instrument("binancecoinm")
 
 def test_margin_cap_leaves_room_for_the_taker_fee() -> None:
     price = 10_000.0
-    lending = LendingView("ETH", 400.0, 250.0, 100_000.0, 55_000.0, 1.5, 166.7, 0.825)
-    snap = Snapshot(0, price, lending, HedgeView(0, price, 2.0), BINANCE)  # 2 BTC = 20k USD of margin
+    lending = LendingView(
+        collateral_asset="ETH",
+        collateral_amount=400.0,
+        collateral_price_usd=250.0,
+        total_collateral_usd=100_000.0,
+        debt_usd=55_000.0,
+        health_factor=1.5,
+        liquidation_price_usd=166.7,
+        liquidation_threshold=0.825,
+    )
+    margin = HedgeView(contracts=0, entry_price=price, equity_btc=2.0)  # 2 BTC = 20k USD of margin
+    snap = Snapshot(now_ms=0, btc_price=price, lending=lending, hedge=margin, instrument=BINANCE)
     plan = HedgePlan(hedge_usd=120_000, contracts=1_200, leverage=5.0, stops=(StopTranche(price * 1.15, 1_200),))
     clipped = apply_limits(plan, snap, RiskLimits(max_notional_usd=1e9), 10.0).plan
     assert clipped.contracts < 1_000  # 20k x 5 would be 1,000 contracts, but the fee must fit too

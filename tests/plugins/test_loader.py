@@ -7,12 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
 from bot.errors import UsageError
 from bot.plugins import loader as plugins
+from strategies.base import HedgePlan, Snapshot, Strategy
+from strategies.dynamic import DynamicParams
 from strategies.percentage import Percentage
+from tests.strategies.test_snapshots import snapshot_at
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -114,5 +118,77 @@ def test_strategies_list_shows_params_types_defaults_and_caps() -> None:
     ratio = next(p for p in described["percentage"]["params"] if p["name"] == "hedge_ratio")
     assert (ratio["type"], ratio["default"]) == ("float", 0.5)
     assert described["stop-hunt-scalp"]["opt_in"] is True
+    assert described["dynamic"]["state"] == {"ratio": "float", "changed_ms": "int"}
+    assert described["dynamic"]["interface_version"] == 2
     table = run(sys.executable, "-m", "bot.cli", "strategies", "list")
     assert "layered-stop" in table.stdout and "leverage cap=50x" in table.stdout
+
+
+def _readme_example() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme.split("The generated `strategy.py` is a working example:", 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_runs_as_printed(tmp_path: Path) -> None:
+    path = tmp_path / "my_hedge.py"
+    path.write_text(_readme_example())
+    cls = plugins.resolve(str(path))
+    assert (cls.name, cls.leverage_cap, cls.interface_version) == ("my-hedge", 10.0, 2)
+    safe, danger = cls.from_params({}).decide(snapshot_at(2.0)), cls.from_params({}).decide(snapshot_at(1.2))
+    assert danger.contracts > safe.contracts > 0 and "HF 1.20" in danger.reason
+
+
+def _plugin(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "plugin.py"
+    path.write_text(
+        "from pydantic import Field\n"
+        "from strategies.base import Strategy, StrategyParams\n"
+        "class Capped(StrategyParams):\n"
+        "    leverage: float = Field(3.0, gt=0, le=8)\n"
+        "class Mine(Strategy[Capped]):\n"
+        "    name = 'mine'\n    summary = 's'\n    risk_class = 'low'\n" + body + "\n"
+        "    def decide(self, snapshot):\n        return self.plan(snapshot, 0.0, reason='flat')\n"
+    )
+    return path
+
+
+def test_the_leverage_cap_is_the_bound_of_the_leverage_parameter_unless_stated(tmp_path: Path) -> None:
+    assert plugins.resolve(str(_plugin(tmp_path, "    Params = Capped"))).leverage_cap == 8.0
+    stated = plugins.resolve(str(_plugin(tmp_path, "    Params = Capped\n    leverage_cap = 5.0")))
+    assert stated.leverage_cap == 5.0  # plugins written before the cap was derived keep theirs
+    with pytest.raises(UsageError, match=r"strategy 'mine' has no leverage cap: bound its Params\.leverage"):
+        plugins.resolve(str(_plugin(tmp_path, "    Params = StrategyParams")))
+
+
+def test_a_plugin_written_for_a_newer_interface_is_refused_by_name(tmp_path: Path) -> None:
+    assert plugins.resolve(str(_plugin(tmp_path, "    Params = Capped\n    interface_version = 1"))).name == "mine"
+    newer = _plugin(tmp_path, "    Params = Capped\n    interface_version = 3")
+    with pytest.raises(UsageError, match=r"plugin.py: strategy 'mine' is written for strategy interface 3, .* up to 2"):
+        plugins.resolve(str(newer))
+
+
+def test_a_state_is_a_typed_dict_of_plain_values() -> None:
+    class Remembered(TypedDict, total=False):
+        level: float | None
+
+    class Remembers(Strategy[DynamicParams]):
+        name, summary, risk_class = "remembers", "s", "low"
+        Params = DynamicParams
+        State = Remembered
+
+        def decide(self, snapshot: Snapshot) -> HedgePlan:
+            level = snapshot.state_as(Remembered).get("level")
+            return self.plan(snapshot, 0.0, reason=f"level {level}", state=Remembered(level=1.0))
+
+    plan = Remembers.from_params({}).decide(snapshot_at(1.5, state={"level": 2.0}))
+    assert plan.reason == "level 2.0" and plan.state == {"level": 1.0}
+    assert Remembers.describe()["state"] == {"level": "float | None"}
+
+    class Nested(TypedDict):
+        levels: list[float]
+
+    with pytest.raises(TypeError, match=r"State\['levels'\] is list\[float\]: state is journaled as JSON"):
+        type("Bad", (Strategy,), {"Params": DynamicParams, "State": Nested})
+    with pytest.raises(TypeError, match="must be a TypedDict"):
+        type("Bad", (Strategy,), {"Params": DynamicParams, "State": dict})

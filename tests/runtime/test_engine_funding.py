@@ -42,7 +42,16 @@ class Chain:
         self.clock = clock
 
     async def read(self) -> LendingReading:
-        view = LendingView("WETH", 2.0, 3_000.0, 6_000.0, 3_000.0, 1.65, 1_818.0, 0.825)
+        view = LendingView(
+            collateral_asset="WETH",
+            collateral_amount=2.0,
+            collateral_price_usd=3_000.0,
+            total_collateral_usd=6_000.0,
+            debt_usd=3_000.0,
+            health_factor=1.65,
+            liquidation_price_usd=1_818.0,
+            liquidation_threshold=0.825,
+        )
         return LendingReading(view, 1, self.clock())
 
     async def next_block(self) -> int:

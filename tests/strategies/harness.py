@@ -70,21 +70,21 @@ def run(
             continue
         leg = health.CollateralLeg("ETH", amount, bar.eth, 0.825)
         lending = LendingView(
-            "ETH",
-            amount,
-            bar.eth,
-            leg.value_usd,
-            debt,
-            health.health_factor([leg], debt),
-            health.liquidation_price([leg], debt, "ETH"),
-            0.825,
+            collateral_asset="ETH",
+            collateral_amount=amount,
+            collateral_price_usd=bar.eth,
+            total_collateral_usd=leg.value_usd,
+            debt_usd=debt,
+            health_factor=health.health_factor([leg], debt),
+            liquidation_price_usd=health.liquidation_price([leg], debt, "ETH"),
+            liquidation_threshold=0.825,
         )
         snap = Snapshot(
-            bar.ts_ms,
-            bar.btc,
-            lending,
-            HedgeView(-contracts, bar.btc, equity_btc),
-            instrument,
+            now_ms=bar.ts_ms,
+            btc_price=bar.btc,
+            lending=lending,
+            hedge=HedgeView(contracts=-contracts, entry_price=bar.btc, equity_btc=equity_btc),
+            instrument=instrument,
             features=tracker.features(),
             state=state,
         )

@@ -17,20 +17,15 @@ from __future__ import annotations
 import math
 import operator
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.fast_init import positional_constructor
 from bot.domain.features.tracker import MS_PER_YEAR, MarketFeatures, windows_for_bar_length
 
 Floats = npt.NDArray[np.float64]
-
-make_features: Callable[[float, float, float, float, float, float, int], MarketFeatures] = positional_constructor(
-    MarketFeatures
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +45,26 @@ class FeatureSeries:
 
     def at(self, k: int) -> MarketFeatures:
         """The MarketFeatures after bars 0..k."""
-        return make_features(
-            self.btc_vol_annual[k],
-            self.collateral_vol_annual[k],
-            self.beta[k],
-            self.correlation[k],
-            self.swing_high[k],
-            self.swing_low[k],
-            self.samples[k],
+        return MarketFeatures(
+            btc_vol_annual=self.btc_vol_annual[k],
+            collateral_vol_annual=self.collateral_vol_annual[k],
+            beta=self.beta[k],
+            correlation=self.correlation[k],
+            swing_high=self.swing_high[k],
+            swing_low=self.swing_low[k],
+            samples=self.samples[k],
         )
 
 
-EMPTY_TRACKER_FEATURES = MarketFeatures(0.0, 0.0, 1.0, 0.0, math.nan, math.nan, 0)
+EMPTY_TRACKER_FEATURES = MarketFeatures(
+    btc_vol_annual=0.0,
+    collateral_vol_annual=0.0,
+    beta=1.0,
+    correlation=0.0,
+    swing_high=math.nan,
+    swing_low=math.nan,
+    samples=0,
+)
 """What a tracker that has taken no bar gives."""
 
 
