@@ -43,14 +43,20 @@ async def until(engine: Engine, predicate: Callable[[], bool], timeout_s: float 
 
 
 async def glide(devnet: dict[str, Any], engine: Engine, start: float, end: float, steps: int = 3) -> None:
-    """Move the WETH oracle from `start` to `end` in steps within the guard's jump band, a decision each.
+    """Move the WETH oracle from `start` to `end` in steps within the guard's jump band, each one decided on.
 
-    One oracle round of -25 % is not something the guard trusts at once (it waits for the level to hold).
+    One oracle round of -25 % is not something the guard trusts at once (it waits for the level to hold),
+    so every step waits for a decision that saw it before the next one is set.
     """
     for i in range(1, steps + 1):
-        seen = engine.decisions
-        set_price(devnet, "WETH", start + (end - start) * i / steps)
-        await until(engine, lambda seen=seen: engine.decisions > seen)  # type: ignore[misc]
+        price = start + (end - start) * i / steps
+        set_price(devnet, "WETH", price)
+        await until(engine, lambda price=price: seen_price(engine) == pytest.approx(price))  # type: ignore[misc]
+
+
+def seen_price(engine: Engine) -> float:
+    position = engine.status.position
+    return position.collateral_price_usd if position is not None else float("nan")
 
 
 def short(server: ExchangeServer) -> int:
