@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.config import ExchangeSettings, RiskSettings, Settings
 from bot.domain.risk import RiskLimits
+from bot.runtime.decision import Triggers
 from bot.runtime.guards import GuardLimits
 from bot.venues.reconcile import ReconcileSettings
 
@@ -20,6 +21,7 @@ class EngineConfig:
     debounce_ms: int = 20
     mark_poll_s: float = 1.0
     price_trigger: float = 0.002  # a mark move of 0.2 % since the last decision triggers one
+    collateral_trigger: float = 0.005  # an oracle move of 0.5 % (Chainlink's deviation threshold) too
     feature_bar_ms: int = 60_000
     # Off when the caller feeds `engine.features` itself (the demo replays hourly bars in seconds).
     sample_features: bool = True
@@ -28,6 +30,11 @@ class EngineConfig:
     guard: GuardLimits = field(default_factory=GuardLimits)
     risk: RiskLimits = field(default_factory=RiskLimits)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+
+    @property
+    def triggers(self) -> Triggers:
+        """When a decision is due, as the backtest also asks (bot.runtime.decision.Triggers)."""
+        return Triggers(self.price_trigger, self.collateral_trigger, int(self.heartbeat_s * 1000))
 
     @classmethod
     def from_settings(cls, settings: Settings, keep_stops_on_exit: bool = True) -> EngineConfig:

@@ -18,9 +18,7 @@ from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.orders import AccountState, Side
-from bot.domain.plan import HedgePlan, plan_problem
-from bot.domain.risk import apply_limits
-from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
+from bot.domain.snapshot import Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import SnapshotSummary
 from bot.log import get_logger
@@ -30,6 +28,7 @@ from bot.ops.kill import KILLED_EXIT_CODE, KillSwitch
 from bot.ops.metrics import Metrics
 from bot.ops.status import BotStatus
 from bot.runtime.config import EngineConfig
+from bot.runtime.decision import Decided, DecisionStep
 from bot.runtime.executor import ExecutionReport, Executor
 from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
@@ -38,7 +37,6 @@ from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue
-from bot.venues.reconcile import reconcile
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
@@ -87,10 +85,11 @@ class Engine:
         self._collateral_anchor = Anchor()
         self._mark: MarkReading | None = None
         self._mark_anchor = Anchor()
-        self._decided_mark: float | None = None
         self._bar_open_ms = 0
-        self._state: StrategyState = EMPTY_STATE
-        self._last_plan: HedgePlan | None = None
+        # The one decision step, shared with the backtest (bot.runtime.decision).
+        self.step = DecisionStep(strategy, self.config.risk, self.config.reconcile)
+        self._decided: Decided | None = None
+        self._fills_seen = 0
         self._alert_state = AlertState()
         self._fills_since_ms = 0
         self.funding = FundingLedger()
@@ -113,7 +112,7 @@ class Engine:
                 self._lending = reading
                 self.min_health_factor = min(self.min_health_factor, reading.lending.health_factor)
                 self.status.feed_seen("chain", reading.block_time_ms, self.config.guard.stale_block_ms / 1000)
-                self.trigger("block")
+                self._maybe_trigger()
             except Exception as exc:  # the guard halts trading on stale data; keep watching
                 log.warning("lending feed read failed", error=str(exc))
             try:
@@ -129,13 +128,26 @@ class Engine:
                 self._mark = reading
                 self.status.feed_seen("mark", reading.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
                 self._sample_features(reading)
-                base = self._decided_mark
-                # While halted on data, every fresh reading is a chance to resume: decide again at once.
-                if base is None or self.status.halted or abs(reading.price / base - 1.0) >= self.config.price_trigger:
-                    self.trigger("price")
+                self._maybe_trigger()
             except Exception as exc:
                 log.warning("mark feed read failed", error=str(exc))
             await asyncio.sleep(self.config.mark_poll_s)
+
+    def _maybe_trigger(self) -> None:
+        """Ask for a decision when one of the triggers fires (the backtest asks the same `Triggers`)."""
+        if self._lending is None or self._mark is None:
+            return
+        # While halted, every fresh reading is a chance to resume: decide again at once.
+        why = "halted" if self.status.halted else None
+        why = why or self.config.triggers.why(
+            self._decided,
+            self.clock(),
+            self._mark.price,
+            self._lending.lending.collateral_price_usd,
+            self._fills_seen,
+        )
+        if why is not None:
+            self.trigger(why)
 
     def _sample_features(self, reading: MarkReading) -> None:
         if not self.config.sample_features:
@@ -153,7 +165,7 @@ class Engine:
             # Funding falls due every few hours: the heartbeat reads it, not every decision (Binance's
             # income history weighs 30).
             await self._sync_funding_logged()
-            self.trigger("heartbeat")
+            self.trigger("heartbeat")  # the task's own period is the heartbeat (Triggers.heartbeat_ms)
 
     async def _watch_kill_file(self) -> None:
         # Between heartbeats too: a person who touches the kill file expects a quick halt.
@@ -255,28 +267,24 @@ class Engine:
             instrument=self.venue.instrument,
             funding_rate_8h=self._mark.funding_rate_8h if self._mark.funding_rate_8h is not None else 0.0001,
             features=self.features.features(),
-            state=self._state,
+            state=self.step.state,
         )
-        wanted = self._strategy_plan(snapshot, now)
-        if wanted is None:
+        decision = self.step.decide(snapshot, account)
+        self._decided = Decided(now, self._mark.price, lending.collateral_price_usd, self._fills_seen)
+        if decision.plan is None:
+            self._strategy_halt(decision.problem or "failed", now)
             return None
-        checked = apply_limits(wanted, snapshot, self.config.risk, self.strategy.leverage_cap)
-        plan = checked.plan
-        for why in checked.clipped:
+        plan = decision.plan
+        for why in decision.clipped:
             log.warning("risk layer clipped the plan", why=why)
-        self._state = plan.state
-        self._decided_mark = self._mark.price
         self.status.observe_snapshot(snapshot)
         self.status.observe_account(account, self.funding.paid_btc)
-        # A decision whose plan and actions are unchanged is not journaled again (heartbeats would fill it).
-        probe = reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile)
-        if plan == self._last_plan and not probe:
+        if not decision.changed:
             return None
         snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
         seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
         self.status.observe_decision(seq, now, self.strategy.name, plan)
-        self._last_plan = plan
-        actions = reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile)
+        actions = self.step.actions(decision, seq)
         if not actions:
             return None
         log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
@@ -285,24 +293,16 @@ class Engine:
         await self.sync_fills(account)
         return report
 
-    def _strategy_plan(self, snapshot: Snapshot, now: int) -> HedgePlan | None:
-        """The strategy's plan, or None after halting when it raised or returned garbage (B8).
+    def _strategy_halt(self, problem: str, now: int) -> None:
+        """Halt after the strategy raised or returned garbage (B8).
 
         The halt holds until a restart (a plugin that failed once is not trusted again on its own), alerts
         once, and sends nothing: the resting protective stops stay where they are.
         """
-        try:
-            plan = self.strategy.decide(snapshot)
-            problem = plan_problem(plan)
-        except Exception as exc:  # a plugin's bug must never reach the venue or stop the engine
-            plan, problem = None, f"raised {type(exc).__name__}: {exc}"
-        if problem is None:
-            return plan
-        self._strategy_failed = f"strategy {self.strategy.name} {problem}"
-        log.error("strategy failed: trading stopped, stops kept", why=self._strategy_failed)
-        self.status.halt(self._strategy_failed)
-        self._alert([self.rules.on_error("strategy failed: trading stopped, stops kept", self._strategy_failed, now)])
-        return None
+        self._strategy_failed = problem
+        log.error("strategy failed: trading stopped, stops kept", why=problem)
+        self.status.halt(problem)
+        self._alert([self.rules.on_error("strategy failed: trading stopped, stops kept", problem, now)])
 
     def _after_execution(self, report: ExecutionReport, now: int) -> None:
         if self.metrics is not None:
@@ -325,6 +325,7 @@ class Engine:
             return
         await self.journal.record_fills(fresh)
         self._fills_since_ms = max(f.timestamp_ms for f in fresh) + 1
+        self._fills_seen += len(fresh)  # a fill is a trigger (Triggers.why)
         now = self.clock()
         for f in fresh:
             self._alert(self.rules.on_fill(f, now))
@@ -365,7 +366,7 @@ class Engine:
         self.status.started_ms = self.clock()
         saved = await self.journal.load_strategy_state()
         if saved is not None and saved.strategy == self.strategy.name:
-            self._state = saved.state
+            self.step.state = saved.state
         # Levels already reported stay reported across a restart (B16): no second "fell below" for them.
         breached = self.rules.breached_after(await self.journal.health_alert_keys())
         self._alert_state = replace(self._alert_state, breached_levels=breached)

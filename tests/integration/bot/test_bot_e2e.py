@@ -102,7 +102,7 @@ async def test_drop_hedges_recovery_reduces_restart_sends_nothing_twice(
         assert recovery.account.position.contracts == -hedged
         assert not recovery.foreign
         task = asyncio.create_task(engine.run())
-        await until(engine, lambda: engine.decisions >= 2)
+        await until(engine, lambda: engine.decisions >= 1)
         assert {o.client_id for o in exchange.engine.open_orders()} == orders_before
         assert exchange.engine.fill_count == fills_before
         assert short(exchange) == hedged
