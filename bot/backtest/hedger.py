@@ -1,9 +1,12 @@
-"""One hedged portfolio over the bars: snapshot -> strategy -> risk layer -> reconciler -> paper engine.
+"""One hedged portfolio over the bars, run by the bot's own decision step (bot.runtime.decision).
 
-The loop of the replay (see `bot.backtest.run` for the intrabar path and the rescue). It runs once per bar of a
-year of minute bars, so it takes every bar's features from one vectorised pass (`bot.domain.features.series`,
-equal to the live tracker bit for bit), lets the paper engine skip bars that cross no trigger, and sends a
-plan to the reconciler only when it differs enough from the last one.
+On every bar the replay asks the bot's `Triggers` whether a decision is due (a mark move, a 0.5 % oracle
+move, a fill, the heartbeat), checks the bar with the bot's guards (a jump from the last trusted price, a
+stale or absurd value), and runs `DecisionStep`: strategy -> plan check -> risk layer -> change test ->
+the reconciler's orders, sent to the paper engine. The edges differ from `hedgebot run`: the paper engine
+instead of a venue, a simulated loan instead of the chain, the bar clock instead of the wall clock, and
+the guardian simulated on the loan's intrabar path (bot.backtest.loan). Features for every bar come from
+one vectorised pass (`bot.domain.features.series`, equal to the live tracker bit for bit).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.backtest.data import AlignedBars, FundingSeries
-from bot.backtest.loan import LendingSim
+from bot.backtest.loan import LendingSim, SimulatedGuardian
 from bot.backtest.types import (
     HedgeStats,
     LendingSetup,
@@ -30,17 +33,19 @@ from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.inverse import EIGHT_HOURS_MS
 from bot.domain.orders import Fill
-from bot.domain.plan import HedgePlan
-from bot.domain.risk import apply_limits
-from bot.domain.snapshot import EMPTY_STATE, HedgeView, LendingView, Snapshot, StrategyState
+from bot.domain.snapshot import LendingView, Snapshot
+from bot.errors import HedgebotError
 from bot.paper.engine import PaperEngine
 from bot.paper.errors import PaperRejected
-from bot.venues.reconcile import Cancel, ReconcileSettings, reconcile
+from bot.runtime.decision import Decided, DecisionStep
+from bot.runtime.guards import Anchor, FeedReadings, check, follow
+from bot.runtime.views import hedge_view
+from bot.venues.reconcile import Cancel
 from strategies.base import Strategy
 
 
-class _Hedger:
-    """Snapshot -> strategy -> risk layer -> (when the plan changed) reconciler -> paper engine."""
+class _ReplayEdges:
+    """The replay's side of the decision step: the triggers' reference, the guards' anchors, the counters."""
 
     def __init__(
         self,
@@ -51,34 +56,51 @@ class _Hedger:
         setup: LendingSetup,
         settings: ReplaySettings,
     ) -> None:
-        self.strategy = strategy
+        self.step = DecisionStep(strategy, settings.risk, settings.reconcile)
         self.instrument = instrument
         self.engine = engine
         self.lending = lending
         self.setup = setup
         self.settings = settings
-        self.state: StrategyState = EMPTY_STATE
-        self.last_plan: HedgePlan | None = None
-        self.resting_stop: float | None = None  # the last reconciled plan's stop, which the venue now holds
-        self.fill_mark = -1
+        self.decided: Decided | None = None
+        self.halted = False
+        self.mark_anchor = Anchor()
+        self.collateral_anchor = Anchor()
         self.seq = 0
         self.orders = 0
         self.rejected = 0
+        self.decisions = 0
+        self.halted_decisions = 0
         self.funding_scale = EIGHT_HOURS_MS / engine.settings.funding_interval_ms
-        # The funding rate holds in [from, until): asking the engine's series only when it changes saves a
-        # bisection on every bar.
-        self._rate = 0.0
-        self._rate_from = self._rate_until = -math.inf
 
-    def decide(
-        self, now_ms: int, btc: float, collateral: float, health_factor: float, features: MarketFeatures
-    ) -> None:
-        """One decision at a close: `health_factor` is the loan's at `collateral`."""
-        lending, engine = self.lending, self.engine
-        if not self._rate_from <= now_ms < self._rate_until:
-            self._rate_from = now_ms
-            rate, self._rate_until = engine.funding_rate_until(now_ms)
-            self._rate = rate * self.funding_scale
+    def at_close(self, now_ms: int, btc: float, collateral: float, health_factor: float, feats: MarketFeatures) -> None:
+        """Decide at a bar's close when a trigger fires (and on every bar while the guards hold trading)."""
+        engine = self.engine
+        why = "halted" if self.halted else None
+        why = why or self.settings.triggers.why(self.decided, now_ms, btc, collateral, engine.fill_count)
+        if why is None:
+            return
+        self.decisions += 1
+        guard = self.settings.guard
+        readings = FeedReadings(
+            now_ms=now_ms,
+            block_time_ms=now_ms,
+            btc_mark=btc,
+            btc_mark_ms=now_ms,
+            btc_mark_anchor=self.mark_anchor,
+            collateral_price=collateral,
+            collateral_anchor=self.collateral_anchor,
+        )
+        verdict = check(readings, guard)
+        self.mark_anchor = follow(self.mark_anchor, btc, now_ms, guard)
+        self.collateral_anchor = follow(self.collateral_anchor, collateral, now_ms, guard)
+        self.halted = not verdict.ok
+        if self.halted:
+            self.halted_decisions += 1
+            return
+        self.decided = Decided(now_ms, btc, collateral, engine.fill_count)
+        lending = self.lending
+        account = engine.account()
         snapshot = Snapshot(
             now_ms=now_ms,
             btc_price=btc,
@@ -92,55 +114,19 @@ class _Hedger:
                 liquidation_price_usd=lending.liquidation_price,
                 liquidation_threshold=self.setup.liquidation_threshold,
             ),
-            hedge=HedgeView(
-                contracts=engine.contracts,
-                entry_price=engine.entry_price,
-                equity_btc=engine.equity_btc(),
-                stop_price=self.resting_stop,
-            ),
+            hedge=hedge_view(account),
             instrument=self.instrument,
-            funding_rate_8h=self._rate,
-            features=features,
-            state=self.state,
+            funding_rate_8h=engine.funding_rate_until(now_ms)[0] * self.funding_scale,
+            features=feats,
+            state=self.step.state,
         )
-        plan = self.strategy.decide(snapshot)
-        self.state = plan.state
-        plan = apply_limits(plan, snapshot, self.settings.risk, self.strategy.leverage_cap).plan
-        if self._changed(plan):
-            self._reconcile(plan)
-
-    def _band(self, plan: HedgePlan) -> int:
-        """Contracts the position may drift from the target before it is traded back (at least one)."""
-        return max(1, int(self.settings.rebalance_band * max(plan.contracts, -self.engine.contracts)))
-
-    def _changed(self, plan: HedgePlan) -> bool:
-        """Whether `plan` is worth reconciling: something filled, the leverage changed, the position drifted
-        out of the band, stops or entries were added or removed, or one moved more than `stop_move_bps`."""
-        last = self.last_plan
-        engine = self.engine
-        if last is None or engine.fill_count != self.fill_mark or plan.leverage != last.leverage:
-            return True
-        if abs(plan.contracts + engine.contracts) >= self._band(plan):
-            return True
-        if len(plan.stops) != len(last.stops) or len(plan.conditional) != len(last.conditional):
-            return True
-        share = self.settings.stop_move_bps / 10_000
-        stops_moved = any(
-            abs(new.price - old.price) > share * old.price for new, old in zip(plan.stops, last.stops, strict=True)
-        )
-        entries_moved = any(
-            abs(new.trigger_price - old.trigger_price) > share * old.trigger_price
-            for new, old in zip(plan.conditional, last.conditional, strict=True)
-        )
-        return stops_moved or entries_moved
-
-    def _reconcile(self, plan: HedgePlan) -> None:
-        engine = self.engine
-        if plan.leverage != engine.leverage:
-            engine.configure(plan.leverage, engine.margin_mode)
+        decision = self.step.decide(snapshot, account)
+        if decision.plan is None:
+            raise HedgebotError(decision.problem or "the strategy failed")
+        if not decision.changed:
+            return
         self.seq += 1
-        settings = ReconcileSettings(min_change_contracts=self._band(plan), stop_move_bps=self.settings.stop_move_bps)
-        for action in reconcile(plan, engine.account(), self.instrument, self.seq, settings):
+        for action in self.step.actions(decision, self.seq):
             if isinstance(action, Cancel):
                 engine.cancel(action.client_id)
                 continue
@@ -149,24 +135,6 @@ class _Hedger:
                 self.orders += 1
             except PaperRejected:
                 self.rejected += 1
-        self.last_plan = plan
-        self.resting_stop = plan.stop_price
-        self.fill_mark = engine.fill_count
-
-    def rescue(self, btc: float, collateral: float) -> None:
-        """Repay debt with the futures account's free margin when the loan's health is low."""
-        lending, engine = self.lending, self.engine
-        target = self.setup.start_health_factor
-        value = lending.amount * collateral * lending.liquidation_threshold
-        need_usd = lending.debt_usd - value / target
-        if need_usd <= 0:
-            return
-        notional_btc = abs(engine.contracts) * self.instrument.contract_size_usd / btc
-        free = min(engine.available_btc(), engine.equity_btc() - notional_btc / self.settings.rescue_max_leverage)
-        take = min(need_usd / btc, free)
-        if take > 1e-8:
-            engine.withdraw(take)
-            lending.repay(take * btc)
 
 
 def _preallocated_series(bars: int) -> Series:
@@ -199,48 +167,48 @@ def run_hedged(
     engine = PaperEngine(instrument, engine_settings, setup.hedge_capital_usd / bo[start], ts[start])
     if funding is not None:
         engine.set_funding_series(funding.times_ms, funding.rates)
+    # Leverage is set once, as `hedgebot run` configures the venue at start.
+    leverage = min(getattr(strategy.params, "leverage", 5.0), strategy.leverage_cap, settings.risk.max_leverage)
+    engine.configure(leverage, engine.margin_mode)
     lending = open_loan(setup, co[start])
-    hedger = _Hedger(strategy, instrument, engine, lending, setup, settings)
+    g = settings.guardian
+    guardian = (
+        SimulatedGuardian(
+            setup.reserve_usd, g.trigger_health_factor, g.target_health_factor, g.gas_usd, g.max_usd_per_day
+        )
+        if setup.reserve_usd > 0
+        else None
+    )
+    edges = _ReplayEdges(strategy, instrument, engine, lending, setup, settings)
     engine.move(bo[start], continuous=False)
     warm = feats.at(start - 1 - first) if start > first else EMPTY_TRACKER_FEATURES
-    hedger.decide(ts[start], bo[start], co[start], lending.health_factor(co[start]), warm)
+    edges.at_close(ts[start], bo[start], co[start], lending.health_factor(co[start]), warm)
 
     n = len(bars)
     series = _preallocated_series(n - start)
     eq_a, hf_a, amt_a, debt_a = series.equity_usd, series.health_factor, series.collateral_amount, series.debt_usd
     fut_a, short_a = series.futures_btc, series.short_contracts
-    rescue_hf = settings.rescue_health_factor
     peak, worst = -math.inf, 0.0
     funding_usd = 0.0
-    move = engine.move
-    move_bar = engine.move_bar
-    fall = lending.fall
-    decide = hedger.decide
-    equity_btc = engine.equity_btc
     tick = max(1, (n - start) // 100)
     for i in range(start, n):
-        close_b = bc[i]
-        close_c = cc[i]
-        now = ts[i]
+        close_b, close_c, now = bc[i], cc[i], ts[i]
         if engine.next_funding_ms <= now:
             funding_usd += engine.advance_time(now) * engine.mark
         else:
             engine.now_ms = now
         if gapb[i] and i > start:
-            move(bo[i], False)
-            fall(co[i], co[i])
-        # The legs are independent: the loan falls to its low, the hedge goes high -> low -> close.
-        fall(ch[i], cl[i])
-        move_bar(bh[i], bl[i], close_b)
+            engine.move(bo[i], False)
+            lending.fall(co[i], co[i], guardian, now)
+        # The legs are independent: the loan falls to its low (the guardian acting where HF crosses its
+        # trigger, a liquidator where it crosses 1), the hedge goes high -> low -> close.
+        lending.fall(ch[i], cl[i], guardian, now)
+        engine.move_bar(bh[i], bl[i], close_b)
         hf = lending.health_factor(close_c)
-        if rescue_hf and hf < rescue_hf:
-            hedger.rescue(close_b, close_c)
-            hf = lending.health_factor(close_c)
-        decide(now, close_b, close_c, hf, feats.at(i - first))
-        fut = equity_btc()
-        amount = lending.amount
-        debt = lending.debt_usd
-        equity = amount * close_c - debt + fut * close_b
+        edges.at_close(now, close_b, close_c, hf, feats.at(i - first))
+        fut = engine.equity_btc()
+        reserve = guardian.reserve_usd if guardian is not None else 0.0
+        equity = lending.amount * close_c - lending.debt_usd + fut * close_b + reserve
         if equity > peak:
             peak = equity
         elif peak - equity > worst:
@@ -248,21 +216,24 @@ def run_hedged(
         j = i - start
         eq_a[j] = equity
         hf_a[j] = hf
-        amt_a[j] = amount
-        debt_a[j] = debt
+        amt_a[j] = lending.amount
+        debt_a[j] = lending.debt_usd
         fut_a[j] = fut
         short_a[j] = -engine.contracts
         if progress is not None and j % tick == 0:
             progress(j, n - start)
     fills = tuple(engine.fills())
-    last_btc = bc[n - 1]
     stats = HedgeStats(
-        hedge_pnl_usd=fut_a[-1] * last_btc + lending.repaid_from_hedge_usd - setup.hedge_capital_usd,
+        hedge_pnl_usd=fut_a[-1] * bc[n - 1] - setup.hedge_capital_usd,
         fees_usd=sum(f.fee_btc * f.price for f in fills),
         funding_usd=funding_usd,
-        orders=hedger.orders,
+        orders=edges.orders,
         hedge_liquidated=engine.liquidations > 0,
-        repaid_from_hedge_usd=lending.repaid_from_hedge_usd,
-        rejected_orders=hedger.rejected,
+        rejected_orders=edges.rejected,
+        decisions=edges.decisions,
+        halted_decisions=edges.halted_decisions,
+        defense_txs=guardian.transactions if guardian is not None else 0,
+        defended_usd=guardian.defended_usd if guardian is not None else 0.0,
+        reserve_left_usd=guardian.reserve_usd if guardian is not None else 0.0,
     )
     return portfolio_result(lending, worst, eq_a[-1]), stats, series, fills

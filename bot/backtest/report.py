@@ -51,7 +51,17 @@ def summary_rows(result: Backtest) -> tuple[list[str], list[list[Any]]]:
     u = result.unhedged.as_dict()
     keys = list(u)
     rows: list[list[Any]] = [[k, u[k], *[r.portfolio.as_dict()[k] for r in result.runs]] for k in keys]
-    for k in ("hedge_pnl_usd", "fees_usd", "funding_usd", "orders", "hedge_liquidated", "repaid_from_hedge_usd"):
+    for k in (
+        "hedge_pnl_usd",
+        "fees_usd",
+        "funding_usd",
+        "orders",
+        "hedge_liquidated",
+        "decisions",
+        "defense_txs",
+        "defended_usd",
+        "reserve_left_usd",
+    ):
         rows.append([k, "", *[r.hedge.as_dict()[k] for r in result.runs]])
     rows.append(["effectiveness", "", *[r.effectiveness for r in result.runs]])
     return headers, rows

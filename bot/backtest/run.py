@@ -13,9 +13,10 @@ read of both legs. Strategies decide at the close and market orders fill at the 
 slippage). After a gap in the data the open is a jump: what it crossed fills at the open, never at a
 level the data did not show.
 
-The hedged portfolio defends its loan: when the health factor closes below `rescue_health_factor`, the
-futures account's free margin (beyond `rescue_max_leverage` on the short) is withdrawn and repays debt
-toward the starting health factor, as the live bot's operator would.
+Nothing moves from the exchange to the chain: a futures gain stays on the exchange, as it does live. The
+loan is defended only by the guardian (`LendingSetup.reserve_usd` > 0), which repays debt from its own
+reserve where the collateral's path crosses the trigger, as the bot's guardian does on chain; the
+unhedged portfolio holds the same reserve as cash.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def run_unhedged(bars: AlignedBars, start: int, setup: LendingSetup) -> tuple[Po
     co, ch, cl, cc = bars.collateral
     gapb = bars.gap_before
     lending = open_loan(setup, co[start])
-    cash = setup.hedge_capital_usd
+    cash = setup.hedge_capital_usd + setup.reserve_usd
     series = Series()
     peak, worst = -math.inf, 0.0
     for i in range(start, len(bars)):

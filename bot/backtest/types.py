@@ -14,6 +14,9 @@ from bot.domain.orders import Fill
 from bot.domain.risk import RiskLimits
 from bot.errors import UsageError
 from bot.paper.orders import EngineSettings
+from bot.runtime.decision import Triggers
+from bot.runtime.guards import GuardLimits
+from bot.venues.reconcile import ReconcileSettings
 
 Progress = Callable[[int, int], None]
 
@@ -28,6 +31,8 @@ class LendingSetup:
     liquidation_threshold: float = 0.825
     liquidation_bonus: float = 0.05
     hedge_capital_usd: float = 20_000.0
+    # The guardian's reserve on chain (0: no guardian). The unhedged portfolio holds it as cash too.
+    reserve_usd: float = 0.0
 
     def validate(self) -> None:
         """UsageError naming the first impossible parameter."""
@@ -44,6 +49,7 @@ class LendingSetup:
             ),
             (self.start_health_factor > 1, f"start health factor must be above 1, got {self.start_health_factor}"),
             (self.hedge_capital_usd > 0, f"hedge capital must be positive, got {self.hedge_capital_usd} USD"),
+            (self.reserve_usd >= 0, f"the guardian's reserve cannot be negative, got {self.reserve_usd} USD"),
         ]
         for ok, message in checks:
             if not ok or not all(math.isfinite(v) for v in (self.collateral_usd, self.start_health_factor)):
@@ -51,13 +57,26 @@ class LendingSetup:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardianSettings:
+    """The replayed guardian: the live defense's trigger, target and cap, and a gas cost per transaction."""
+
+    trigger_health_factor: float = 1.15
+    target_health_factor: float = 1.35
+    max_usd_per_day: float = math.inf
+    gas_usd: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class ReplaySettings:
+    """What the replay plugs into the bot's decision step: the same risk limits, reconciler, triggers and
+    guards as `hedgebot run` (their defaults are the bot's), the paper engine's fills, the guardian."""
+
     engine: EngineSettings = field(default_factory=lambda: EngineSettings(slippage_bps=2.0, spread_bps=2.0))
     risk: RiskLimits = field(default_factory=RiskLimits)
-    rebalance_band: float = 0.02  # re-trade when the target drifts this share of the short
-    stop_move_bps: float = 25.0
-    rescue_health_factor: float = 1.25  # 0: the hedge never repays the loan
-    rescue_max_leverage: float = 3.0
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    triggers: Triggers = field(default_factory=Triggers)
+    guard: GuardLimits = field(default_factory=GuardLimits)
+    guardian: GuardianSettings = field(default_factory=GuardianSettings)
     warmup_days: float = 7.0  # bars before the window feed the features only
 
 
@@ -81,8 +100,12 @@ class HedgeStats:
     funding_usd: float  # positive: received
     orders: int
     hedge_liquidated: bool
-    repaid_from_hedge_usd: float
     rejected_orders: int
+    decisions: int  # bars on which a trigger fired and the decision step ran
+    halted_decisions: int  # of those, refused by the guards (stale or absurd data)
+    defense_txs: int  # the guardian's repayments on chain
+    defended_usd: float
+    reserve_left_usd: float
 
     def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}

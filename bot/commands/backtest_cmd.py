@@ -11,13 +11,14 @@ from bot.backtest.data import align, format_time, load_candles, load_funding, pa
 from bot.backtest.download import download_command
 from bot.backtest.report import print_summary, to_json, write_report
 from bot.backtest.run import LendingSetup, ReplaySettings, backtest
+from bot.backtest.types import GuardianSettings
 from bot.config import load_settings
 from bot.domain.instruments import InstrumentError
 from bot.errors import UsageError
 from bot.monitors.history import collateral_perp
 from bot.ops.output import print_json, progress_bar
 from bot.plugins import loader as plugins
-from bot.runtime.config import risk_limits
+from bot.runtime.config import EngineConfig
 from bot.venues.ccxt.registry import VENUE_IDS, builtin_instrument
 
 WARMUP_DAYS = 7  # the features warm up on up to this many days before --start
@@ -53,6 +54,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--liquidation-threshold", type=float, default=0.825, help="e.g. 0.825")
     p.add_argument("--liquidation-bonus", type=float, default=0.05, help="e.g. 0.05 for 5 %%")
     p.add_argument("--hedge-capital-usd", type=float, default=20_000.0, help="capital of the hedge (USD)")
+    p.add_argument(
+        "--reserve-usd",
+        type=float,
+        default=0.0,
+        help="the guardian's reserve on chain, repaid on the borrower's behalf at the trigger HF (0: no guardian)",
+    )
+    p.add_argument("--gas-usd", type=float, default=5.0, help="gas per guardian transaction (USD)")
     p.add_argument("--exchange", default="binancecoinm", help=f"ccxt id of the venue: one of {', '.join(VENUE_IDS)}")
     p.add_argument("--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)")
     p.add_argument(
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         args.liquidation_threshold,
         args.liquidation_bonus,
         args.hedge_capital_usd,
+        args.reserve_usd,
     )
     setup.validate()
     try:
@@ -106,7 +115,15 @@ def run(args: argparse.Namespace) -> int:
     warm_from = start_ms - WARMUP_DAYS * 86_400_000 if start_ms is not None else None
     bars = align(btc, collateral, warm_from, end_ms)
     progress = _bars_done if sys.stderr.isatty() and not args.json else None
-    replay = ReplaySettings(risk=risk_limits(load_settings(args.config).risk))
+    # The bot's own limits, reconciler, triggers and guards, from the same settings `hedgebot run` reads.
+    config = EngineConfig.from_settings(load_settings(args.config))
+    replay = ReplaySettings(
+        risk=config.risk,
+        reconcile=config.reconcile,
+        triggers=config.triggers,
+        guard=config.guard,
+        guardian=GuardianSettings(gas_usd=args.gas_usd),
+    )
     result = backtest(bars, start_ms, setup, strategies, instrument, funding, replay, progress)
     if progress is not None:
         print(file=sys.stderr)

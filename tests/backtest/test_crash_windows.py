@@ -42,7 +42,7 @@ def _candles(path: Path) -> Candles:
 
 
 @cache
-def _run(shared: Path, window: str) -> Backtest:
+def _run(shared: Path, window: str, reserve_usd: float = 0.0) -> Backtest:
     btc_file, coll_file, start, end = WINDOWS[window]
     start_ms = parse_time_ms(start)
     bars = align(
@@ -50,7 +50,8 @@ def _run(shared: Path, window: str) -> Backtest:
     )
     strategies = [("dynamic", plugins.load("dynamic")), ("static50", plugins.load("percentage", {"hedge_ratio": 0.5}))]
     funding = load_funding(shared / "binance_BTCUSDT_perp_funding_8h.csv")
-    return backtest(bars, start_ms, LendingSetup(), strategies, builtin_instrument("binancecoinm"), funding)
+    setup = LendingSetup(reserve_usd=reserve_usd)
+    return backtest(bars, start_ms, setup, strategies, builtin_instrument("binancecoinm"), funding)
 
 
 @pytest.mark.parametrize("window", list(WINDOWS))
@@ -90,12 +91,10 @@ def test_every_step_adds_up(shared_data: Path, window: str) -> None:
             assert s.equity_usd[k] == pytest.approx(expected, rel=1e-12)
         last = len(bars) - 1
         assert run.portfolio.final_equity_usd == pytest.approx(s.equity_usd[-1])
-        # The hedge's P&L is what the futures account is worth now plus what it paid into the loan.
-        assert run.hedge.hedge_pnl_usd == pytest.approx(
-            s.futures_btc[-1] * btc_close[last] + run.hedge.repaid_from_hedge_usd - 20_000
-        )
-        # The loan's debt fell by liquidations and by the hedge's repayments only.
-        assert s.debt_usd[-1] <= 55_000 - run.hedge.repaid_from_hedge_usd + 1e-6
+        # The hedge's P&L is what the futures account is worth now: nothing moves from it to the loan.
+        assert run.hedge.hedge_pnl_usd == pytest.approx(s.futures_btc[-1] * btc_close[last] - 20_000)
+        assert s.debt_usd[-1] <= 55_000 + 1e-6
+        assert run.hedge.defense_txs == 0 and run.hedge.reserve_left_usd == 0
         assert run.effectiveness == pytest.approx(1 - run.portfolio.max_drawdown_usd / result.unhedged.max_drawdown_usd)
         assert not run.hedge.hedge_liquidated
 
@@ -107,3 +106,22 @@ def test_hedges_cut_the_crash_drawdown_and_the_default_beats_the_static_half(sha
     assert static.effectiveness > 0
     assert dynamic.effectiveness > static.effectiveness
     assert dynamic.portfolio.liquidation_penalty_usd <= result.unhedged.liquidation_penalty_usd
+
+
+@pytest.mark.parametrize("window", list(WINDOWS))
+def test_the_hedge_alone_does_not_stop_a_liquidation_and_the_guardian_does(shared_data: Path, window: str) -> None:
+    """Issue 11: the replay's old instant margin-to-debt rescue is gone; only the guardian's reserve defends."""
+    alone = _run(shared_data, window)
+    assert all(run.portfolio.liquidated for run in alone.runs)  # a futures gain cannot raise an HF
+    guarded = _run(shared_data, window, 30_000.0)
+    for run in guarded.runs:
+        h = run.hedge
+        assert h.defense_txs >= 1
+        assert h.defended_usd + h.defense_txs * 5.0 == pytest.approx(30_000.0 - h.reserve_left_usd)
+        # Equity counts the reserve left: loan + futures + reserve.
+        s, bars = run.series, guarded.bars
+        last = len(bars) - 1
+        expected = s.collateral_amount[-1] * bars.collateral[3][last] - s.debt_usd[-1]
+        expected += s.futures_btc[-1] * bars.btc[3][last] + h.reserve_left_usd
+        assert s.equity_usd[-1] == pytest.approx(expected)
+        assert run.portfolio.liquidation_penalty_usd < guarded.unhedged.liquidation_penalty_usd
