@@ -17,7 +17,7 @@ from typing import Any
 from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
-from bot.domain.orders import AccountState, Side
+from bot.domain.orders import AccountState, Fill, Side
 from bot.domain.snapshot import Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import SnapshotSummary
@@ -92,6 +92,7 @@ class Engine:
         self._fills_seen = 0
         self._alert_state = AlertState()
         self._fills_since_ms = 0
+        self._fills_at_since: set[Fill] = set()  # fills already taken at the millisecond `_fills_since_ms`
         self.funding = FundingLedger()
         self._auth_failed: str | None = None
         self._strategy_failed: str | None = None
@@ -108,10 +109,7 @@ class Engine:
     async def _watch_chain(self) -> None:
         while True:
             try:
-                reading = await self.lending.read()
-                self._lending = reading
-                self.min_health_factor = min(self.min_health_factor, reading.lending.health_factor)
-                self.status.feed_seen("chain", reading.block_time_ms, self.config.guard.stale_block_ms / 1000)
+                self.observe_lending(await self.lending.read())
                 self._maybe_trigger()
             except Exception as exc:  # the guard halts trading on stale data; keep watching
                 log.warning("lending feed read failed", error=str(exc))
@@ -124,28 +122,37 @@ class Engine:
     async def _watch_mark(self) -> None:
         while True:
             try:
-                reading = await self.mark.read()
-                self._mark = reading
-                self.status.feed_seen("mark", reading.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
-                self._sample_features(reading)
+                self.observe_mark(await self.mark.read())
                 self._maybe_trigger()
             except Exception as exc:
                 log.warning("mark feed read failed", error=str(exc))
             await asyncio.sleep(self.config.mark_poll_s)
 
-    def _maybe_trigger(self) -> None:
-        """Ask for a decision when one of the triggers fires (the backtest asks the same `Triggers`)."""
+    def observe_lending(self, reading: LendingReading) -> None:
+        """Take a reading of the lending feed (a block)."""
+        self._lending = reading
+        self.min_health_factor = min(self.min_health_factor, reading.lending.health_factor)
+        self.status.feed_seen("chain", reading.block_time_ms, self.config.guard.stale_block_ms / 1000)
+
+    def observe_mark(self, reading: MarkReading) -> None:
+        """Take a reading of the mark feed."""
+        self._mark = reading
+        self.status.feed_seen("mark", reading.ts_ms, self.config.guard.feed_heartbeat_ms / 1000)
+        self._sample_features(reading)
+
+    def due(self) -> str | None:
+        """Which trigger makes a decision due now, if any (the backtest asks the same `Triggers`)."""
         if self._lending is None or self._mark is None:
-            return
+            return None
         # While halted, every fresh reading is a chance to resume: decide again at once.
-        why = "halted" if self.status.halted else None
-        why = why or self.config.triggers.why(
-            self._decided,
-            self.clock(),
-            self._mark.price,
-            self._lending.lending.collateral_price_usd,
-            self._fills_seen,
+        if self.status.halted:
+            return "halted"
+        return self.config.triggers.why(
+            self._decided, self.clock(), self._mark.price, self._lending.lending.collateral_price_usd, self._fills_seen
         )
+
+    def _maybe_trigger(self) -> None:
+        why = self.due()
         if why is not None:
             self.trigger(why)
 
@@ -320,11 +327,21 @@ class Engine:
 
     async def sync_fills(self, before: AccountState | None = None) -> None:
         """Journal new fills; alert on hedge changes and stop-outs (no extra account read: fills say it all)."""
-        fresh = [f for f in await self.venue.fills(self._fills_since_ms) if f.timestamp_ms >= self._fills_since_ms]
+        # Re-read from the last fill's own millisecond: two fills can share one (a decision's entry and the
+        # next decision's resize, on a venue with a coarse clock); the ones already seen there are skipped.
+        since = self._fills_since_ms
+        fresh = [
+            f
+            for f in await self.venue.fills(since)
+            if f.timestamp_ms > since or (f.timestamp_ms == since and f not in self._fills_at_since)
+        ]
         if not fresh:
             return
         await self.journal.record_fills(fresh)
-        self._fills_since_ms = max(f.timestamp_ms for f in fresh) + 1
+        last_ms = max(f.timestamp_ms for f in fresh)
+        at_last = {f for f in fresh if f.timestamp_ms == last_ms}
+        self._fills_at_since = (self._fills_at_since | at_last) if last_ms == since else at_last
+        self._fills_since_ms = last_ms
         self._fills_seen += len(fresh)  # a fill is a trigger (Triggers.why)
         now = self.clock()
         for f in fresh:
