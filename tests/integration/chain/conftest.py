@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from bot.devnet.chain.anvil import free_port
+from bot.devnet.chain.deploy import RESERVES
 from bot.devnet.chain.market import set_answer
 from bot.devnet.chain.rpc import DevRpc
 
-START_PRICES = {"WETH": 3000 * 10**8, "WBTC": 60000 * 10**8, "USDC": 1 * 10**8}
+START_PRICES = {r.symbol: round(r.price_usd * 10**8) for r in RESERVES}
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     port = free_port()
     # No heartbeat blocks: the tests probe a price boundary at a fixed block and want no block in between.
     cmd = [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(port), "--out", str(out), "--no-exchange",
-           "--heartbeat-s", "0", "--quiet"]  # fmt: skip
+           "--heartbeat-s", "0", "--quiet", "--aave", "3.0"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until READY (or EOF if it failed)
