@@ -238,6 +238,9 @@ class Engine:
         lending = self._lending.lending
         self._alert_state, alerts = self.rules.on_health(self._alert_state, lending.health_factor, now)
         self._alert(alerts)
+        matches_chain = self._lending.matches_chain
+        self._alert_state, alerts = self.rules.on_replica(self._alert_state, matches_chain, now)
+        self._alert(alerts)
         snapshot = Snapshot(
             now_ms=now,
             btc_price=self._mark.price,
@@ -254,7 +257,7 @@ class Engine:
             log.warning("risk layer clipped the plan", why=why)
         self._state = plan.state
         self._decided_mark = self._mark.price
-        self.status.observe_snapshot(snapshot)
+        self.status.observe_snapshot(snapshot, matches_chain)
         self.status.observe_account(account, self.funding.paid_btc)
         # A decision whose plan and actions are unchanged is not journaled again (heartbeats would fill it).
         probe = reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile)

@@ -58,6 +58,20 @@ def liquidation_price(collaterals: Sequence[CollateralLeg], debt_usd: float, sym
     return max(price, 0.0)
 
 
+def bounded_liquidation_price(price_usd: float, health_factor: float) -> float:
+    """An upper bound on a collateral's liquidation price, from the Pool's own HF alone: price / HF.
+
+    With W = sum(value * threshold) and D the debt, HF = W / D. Moving one collateral alone from p
+    reaches HF = 1 at p * (1 - (W - D) / (its value * its threshold)), and its value * threshold is at
+    most W: so that price is at most p * D / W = p / HF whatever its threshold. For when the replica's
+    own figure cannot be trusted (it disagrees with the Pool): a hedge sized on it errs on the safe side.
+    NaN without debt.
+    """
+    if not math.isfinite(health_factor) or health_factor <= 0:
+        return math.nan
+    return price_usd / health_factor
+
+
 def distance_to_liquidation(price_usd: float, liq_price_usd: float) -> float:
     """Fractional fall from `price_usd` that reaches the liquidation price (0.25 = a 25 % fall)."""
     if not math.isfinite(liq_price_usd) or price_usd <= 0:

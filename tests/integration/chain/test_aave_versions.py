@@ -4,14 +4,21 @@ liquidation price is the on-chain crossing to one oracle unit."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from bot.devnet.chain.market import set_price
 from bot.devnet.chain.positions import fund, open_positions
 from bot.devnet.chain.rpc import DevRpc
+from bot.monitors.aave import AaveMonitor, HealthSnapshot
+from bot.monitors.lending_feed import reading
+from bot.monitors.rpc import RpcPool
 from tests.integration.chain.helpers import (
+    account_data,
     assert_liquidation_boundary,
     assert_matches_chain,
     new_borrower,
@@ -108,3 +115,33 @@ def test_random_two_collateral_accounts_equal_the_chain_to_the_wei(devnet: dict[
                 assert_liquidation_boundary(chain, devnet, account.account, collateral.symbol, liquidator)
                 probed += 1
     assert probed >= 4
+
+
+def test_a_replica_that_disagrees_with_the_pool_hands_the_bot_a_conservative_bound(
+    devnet: dict[str, Any], chain: DevRpc
+) -> None:
+    # The monitor as on a fork whose math it does not follow: the other devnet's rules on this Pool.
+    user = new_borrower(chain, devnet, supply={"WETH": 2.345678, "WBTC": 0.0876543}, borrow={"USDC": 7_777.77})
+
+    async def wrong_rules() -> HealthSnapshot:
+        rpc = RpcPool([devnet["rpc_url"]])
+        try:
+            monitor = AaveMonitor(rpc, devnet["pool_addresses_provider"])
+            market = await monitor.discover()
+            monitor.market = replace(market, rules=replace(market.rules, revision=11 - market.rules.revision))
+            return await monitor.snapshot([user])
+        finally:
+            await rpc.close()
+
+    snap = asyncio.run(wrong_rules())
+    off = reading(snap, "WETH")
+    assert not off.matches_chain
+    exact = snapshot(devnet, [user]).accounts[0]
+    true_liq = next(c for c in exact.collaterals if c.symbol == "WETH").liquidation_price_usd
+    assert true_liq is not None
+    assert off.lending.health_factor == exact.health_factor  # the Pool's own, always
+    bound = off.lending.liquidation_price_usd
+    assert bound == pytest.approx(3000 / exact.health_factor)
+    assert bound > true_liq  # the bot hedges as if liquidation were nearer than it is
+    set_price(devnet, "WETH", bound)
+    assert account_data(chain, devnet, user, int(chain.call("eth_blockNumber"), 16))[5] >= 10**18
