@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eth_utils.address import is_address, to_checksum_address
 
@@ -55,6 +55,9 @@ class Reserve:
     reserve_id: int
     a_token: str
     feed: str | None  # the oracle's source for the asset
+    # The Chainlink feed whose latestRoundData tells how fresh the price is: the source itself, or the
+    # feed under a CAPO adapter (which has latestAnswer only); None when none was found.
+    freshness_feed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,12 +225,39 @@ class AaveMonitor:
             categories.add((cfg >> 168) & 0xFF)
             feed = _address(words(source)[0]) if source else None
             reserves.append(Reserve(asset, _symbol(sym), (cfg >> 48) & 0xFF, w[7], _address(w[8]), feed))
+        fresh = await self._freshness_feeds([r.feed for r in reserves])
+        reserves = [replace(r, freshness_feed=f) for r, f in zip(reserves, fresh, strict=True)]
         self.market = Market(provider, pool, oracle, data_provider, base_unit, tuple(reserves), rules)
         if rules.emode_bitmaps:
             await self._load_emode_bitmaps()
         else:
             await self._load_emode_legacy(categories - {0})
         return self.market
+
+    async def _freshness_feeds(self, sources: Sequence[str | None], depth: int = 3) -> list[str | None]:
+        """For each price source, the feed that answers latestRoundData: the source itself, or, for Aave's
+        CAPO adapters (latestAnswer only), the feed underneath them (BASE_TO_USD_AGGREGATOR() for an LST's,
+        ASSET_TO_USD_AGGREGATOR() for a stablecoin's), followed `depth` levels down. One batch a level."""
+        found: list[str | None] = [None] * len(sources)
+        todo = {i: s for i, s in enumerate(sources) if s and int(s, 16)}
+        getters = ("latestRoundData()", "BASE_TO_USD_AGGREGATOR()", "ASSET_TO_USD_AGGREGATOR()")
+        for _ in range(depth):
+            if not todo:
+                break
+            order = sorted(todo)
+            calls = [Call(todo[i], encode_call(g)) for i in order for g in getters]
+            results = await self._aggregate(calls, "latest")
+            below: dict[int, str] = {}
+            for k, i in enumerate(order):
+                rounds, base, asset = results[3 * k : 3 * k + 3]
+                if rounds is not None and len(rounds) >= 160:
+                    found[i] = todo[i]
+                elif base is not None and len(base) >= 32 and words(base)[0]:
+                    below[i] = _address(words(base)[0])
+                elif asset is not None and len(asset) >= 32 and words(asset)[0]:
+                    below[i] = _address(words(asset)[0])
+            todo = below
+        return found
 
     async def _load_emode_legacy(self, categories: set[int]) -> None:
         """Before v3.2: the categories named in the reserves' configuration bits, and their price sources."""
@@ -262,7 +292,7 @@ class AaveMonitor:
         for r in m.reserves:
             calls.append(Call(m.oracle, encode_call("getAssetPrice(address)", address_word(r.asset))))
             calls.append(Call(m.pool, encode_call("getConfiguration(address)", address_word(r.asset))))
-            calls.append(Call(r.feed or m.oracle, encode_call("latestRoundData()")))
+            calls.append(Call(r.freshness_feed or r.feed or m.oracle, encode_call("latestRoundData()")))
         for cid in sorted(self._emode):  # two calls per category, in either layout
             if m.rules.emode_bitmaps:
                 calls.append(Call(m.pool, encode_call("getEModeCategoryCollateralConfig(uint8)", word(cid))))

@@ -44,7 +44,7 @@ def deploy(rpc: DevRpc, accounts: list[str]) -> dict[str, Any]:
     admin = admin_sender(rpc, accounts)
     d = Deployer(rpc, V36)
     install_multicall3(rpc)
-    tokens, feeds = deploy_tokens_and_feeds(d, admin)
+    tokens, prices = deploy_tokens_and_feeds(d, admin)
 
     provider = d.deploy(admin, "PoolAddressesProvider", "hedgebot-devnet", admin.address)
     d.call(admin, "PoolAddressesProvider", provider, "setACLAdmin", admin.address)  # before ACLManager's constructor
@@ -66,7 +66,7 @@ def deploy(rpc: DevRpc, accounts: list[str]) -> dict[str, Any]:
     d.call(admin, "PoolAddressesProvider", provider, "setPoolConfiguratorImpl", configurator_impl)
 
     assets = [tokens[r.symbol] for r in RESERVES]
-    sources = [feeds[r.symbol] for r in RESERVES]
+    sources = [prices.oracle_sources[r.symbol] for r in RESERVES]
     oracle = d.deploy(admin, "AaveOracle", provider, assets, sources, ZERO_ADDRESS, ZERO_ADDRESS, 10**8)
     d.call(admin, "PoolAddressesProvider", provider, "setPriceOracle", oracle)
     data_provider = d.deploy(admin, "AaveProtocolDataProvider", provider)
@@ -109,5 +109,5 @@ def deploy(rpc: DevRpc, accounts: list[str]) -> dict[str, Any]:
         "rate_strategy": rate_strategy,
         "multicall3": MULTICALL3_ADDRESS,
         "libraries": libs | {"ConfiguratorLogic": configurator_logic},
-        "reserves": read_reserves(rpc, pool, tokens, feeds),
+        "reserves": read_reserves(rpc, pool, tokens, prices),
     }

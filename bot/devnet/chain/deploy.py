@@ -18,6 +18,7 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 from bot.devnet.chain.artifacts import MULTICALL3_ADDRESS, aave_artifact, multicall3_creation_code
+from bot.devnet.chain.feeds import capo_creation_code
 from bot.devnet.chain.feeds import creation_code as feed_creation_code
 from bot.devnet.chain.rpc import DevRpc, RpcError, create_address
 
@@ -44,6 +45,7 @@ class ReserveSpec:
     slope1: float
     slope2: float
     borrowable: bool = True
+    capo: bool = False  # priced through a CAPO-shaped adapter over its feed, as Aave prices LSTs on mainnet
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +66,12 @@ RESERVES = (
     ReserveSpec("WETH", "Wrapped Ether", 18, 3000.0, 8050, 8300, 10500, 1500, 0.80, 0.0, 0.033, 0.80),
     ReserveSpec("WBTC", "Wrapped BTC", 8, 60000.0, 7300, 7800, 10500, 2000, 0.45, 0.0, 0.04, 3.00),
     ReserveSpec("USDC", "USD Coin", 6, 1.0, 7700, 8000, 10450, 1000, 0.90, 0.0, 0.035, 0.60),
-    ReserveSpec("wstETH", "Wrapped liquid staked Ether", 18, 3600.0, 7850, 8100, 10600, 500, 0.45, 0.0, 0.045, 0.80),
+    ReserveSpec(
+        "wstETH", "Wrapped liquid staked Ether", 18, 3600.0, 7850, 8100, 10600, 500, 0.45, 0.0, 0.045, 0.80, capo=True
+    ),
     # A collateral only inside the ETH e-mode (threshold 0 outside it), as Aave v3.6 allows: outside
     # e-mode, and before v3.6 even inside it, the Pool does not count it.
-    ReserveSpec("weETH", "Wrapped eETH", 18, 3150.0, 0, 0, 0, 1500, 0.45, 0.0, 0.07, 3.00, borrowable=False),
+    ReserveSpec("weETH", "Wrapped eETH", 18, 3150.0, 0, 0, 0, 1500, 0.45, 0.0, 0.07, 3.00, borrowable=False, capo=True),
 )
 EMODES = (
     EModeSpec(1, "ETH correlated", 9300, 9500, 10100, ("WETH", "wstETH", "weETH"), ("WETH",)),
@@ -161,19 +165,32 @@ def admin_sender(rpc: DevRpc, accounts: list[str]) -> Sender:
     return Sender(address, int(rpc.call("eth_getTransactionCount", address, "latest"), 16))
 
 
-def deploy_tokens_and_feeds(d: Deployer, admin: Sender) -> tuple[dict[str, str], dict[str, str]]:
-    """Queues the reserves' tokens (anyone may mint them) and their settable USD feeds; their addresses."""
+@dataclass(frozen=True, slots=True)
+class PriceSources:
+    """Each reserve's settable USD feed, and what the Aave oracle reads: the feed, or a CAPO-shaped adapter over it."""
+
+    feeds: dict[str, str]
+    oracle_sources: dict[str, str]
+
+
+def deploy_tokens_and_feeds(d: Deployer, admin: Sender) -> tuple[dict[str, str], PriceSources]:
+    """Queues the reserves' tokens (anyone may mint them) and their price sources; their addresses."""
     tokens = {r.symbol: d.deploy(admin, "MintableERC20", r.name, r.symbol, r.decimals) for r in RESERVES}
-    feeds = {}
+    feeds, sources = {}, {}
     for r in RESERVES:
         feed = d.send(admin, None, feed_creation_code(round(r.price_usd * 10**8)), 500_000)
         assert feed is not None
-        feeds[r.symbol] = feed
-    return tokens, feeds
+        feeds[r.symbol] = sources[r.symbol] = feed
+        if r.capo:
+            adapter = d.send(admin, None, capo_creation_code(feed), 500_000)
+            assert adapter is not None
+            sources[r.symbol] = adapter
+    return tokens, PriceSources(feeds, sources)
 
 
-def read_reserves(rpc: DevRpc, pool: str, tokens: dict[str, str], feeds: dict[str, str]) -> dict[str, Any]:
-    """devnet.json's `reserves`: each one's token, feed, aToken and debt tokens and risk parameters."""
+def read_reserves(rpc: DevRpc, pool: str, tokens: dict[str, str], prices: PriceSources) -> dict[str, Any]:
+    """devnet.json's `reserves`: each one's token, feed (and the oracle's source when it is an adapter over
+    it), aToken and debt tokens and risk parameters."""
     reserves = {}
     for r in RESERVES:
         data = rpc.call("eth_call", {"to": pool, "data": encode("Pool", "getReserveData", tokens[r.symbol])}, "latest")
@@ -182,7 +199,8 @@ def read_reserves(rpc: DevRpc, pool: str, tokens: dict[str, str], feeds: dict[st
         reserves[r.symbol] = {
             "address": tokens[r.symbol],
             "decimals": r.decimals,
-            "price_feed": feeds[r.symbol],
+            "price_feed": prices.feeds[r.symbol],
+            "oracle_source": prices.oracle_sources[r.symbol],
             "a_token": to_checksum_address(word[8][12:]),
             "stable_debt_token": to_checksum_address(word[9][12:]),  # the zero address from v3.2 on
             "variable_debt_token": to_checksum_address(word[10][12:]),

@@ -13,7 +13,8 @@ import pytest
 
 from bot.devnet.chain.market import set_price
 from bot.devnet.chain.positions import fund, open_positions
-from bot.devnet.chain.rpc import DevRpc
+from bot.devnet.chain.rpc import DevRpc, RpcError
+from bot.domain.lending.account import PriceCheck
 from bot.monitors.aave import AaveMonitor, HealthSnapshot
 from bot.monitors.lending_feed import reading
 from bot.monitors.rpc import RpcPool
@@ -145,3 +146,31 @@ def test_a_replica_that_disagrees_with_the_pool_hands_the_bot_a_conservative_bou
     assert bound > true_liq  # the bot hedges as if liquidation were nearer than it is
     set_price(devnet, "WETH", bound)
     assert account_data(chain, devnet, user, int(chain.call("eth_blockNumber"), 16))[5] >= 10**18
+
+
+def test_prices_behind_capo_adapters_are_checked_for_freshness_underneath(
+    devnet: dict[str, Any], chain: DevRpc
+) -> None:
+    # wstETH and weETH are priced, as on mainnet, through CAPO-shaped adapters: latestAnswer, no latestRoundData.
+    wsteth = devnet["reserves"]["wstETH"]
+    assert wsteth["oracle_source"] != wsteth["price_feed"]
+    with pytest.raises(RpcError):
+        chain.call("eth_call", {"to": wsteth["oracle_source"], "data": "0xfeaf968c"}, "latest")  # latestRoundData()
+    set_price(devnet, "wstETH", 3_650.0)  # a new round underneath, stamped with this block's time
+    stamped = int(chain.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+
+    async def checks(hours_later: float) -> dict[str, PriceCheck]:
+        rpc = RpcPool([devnet["rpc_url"]])
+        try:
+            monitor = AaveMonitor(rpc, devnet["pool_addresses_provider"], oracle_heartbeat_s=3600,
+                                  clock=lambda: stamped + hours_later * 3600)  # fmt: skip
+            snap = await monitor.snapshot([devnet["accounts"]["borrower"]["address"]])
+            return {p.symbol: p for p in snap.prices}
+        finally:
+            await rpc.close()
+
+    now = asyncio.run(checks(0))
+    assert now["wstETH"].updated_at == stamped and now["wstETH"].price_usd == 3_650.0
+    assert now["weETH"].updated_at is not None and not now["weETH"].stale
+    later = asyncio.run(checks(2))  # the same rounds seen two hours on: past the one-hour heartbeat
+    assert later["wstETH"].stale and later["weETH"].stale and later["WETH"].stale
