@@ -26,6 +26,8 @@ def health_json(account: AccountHealth) -> dict[str, Any]:
         "aave_release": account.aave_release,
         "pool_revision": account.pool_revision,
         "matches_chain": account.matches_chain,
+        "market_wide_fall": account.market_wide_fall,
+        "hedgeable_with_a_short": account.hedgeable_with_a_short,
         "collaterals": [
             {
                 "symbol": c.symbol,
@@ -84,6 +86,15 @@ def _run(args: argparse.Namespace) -> int:
             f"debt {a.total_debt_usd:,.2f} USD  e-mode {a.emode_category}  "
             f"matches_chain {'yes' if a.matches_chain else 'NO'}"
         )
+        if a.market_wide_fall is not None:
+            print(
+                f"  liquidated by a market-wide fall of {a.market_wide_fall:.2%} (every asset but stablecoins together)"
+            )
+        elif a.total_debt_usd > 0:
+            print(
+                "  no market-wide fall liquidates it: its debt falls with its collateral (an e-mode loop: its risk "
+                "is their peg, not the market) or faster; not hedgeable with a BTC short"
+            )
         if not a.matches_chain:
             bounds = ", ".join(
                 f"{c.symbol} {_fmt_price(bounded_liquidation_price(c.price_usd, a.health_factor))}"

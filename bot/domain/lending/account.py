@@ -19,7 +19,15 @@ from bot.domain.lending.aave_math import (
     account_data,
     counts_as_collateral,
     liquidation_price,
+    market_wide_fall,
 )
+
+# Held at beta 0 by the market-wide fall unless the caller measured betas: USD (and EUR) stablecoins.
+STABLECOIN_SYMBOLS = frozenset(
+    s.upper()
+    for s in ("USDC", "USDT", "DAI", "GHO", "USDS", "sUSDS", "sDAI", "PYUSD", "FRAX", "LUSD", "crvUSD", "USDe", "sUSDe",
+              "RLUSD", "USDtb", "USDC.e", "USDbC", "EURC", "EURe", "USD₮0")
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +135,15 @@ class AccountHealth:
     matches_chain: bool  # the replica's totals and HF equal Pool.getUserAccountData's
     aave_release: str = ""  # "3.6": the release whose math the replica followed (from the Pool's revision)
     pool_revision: int = 0
+    # The smallest market-wide fall (every asset times 1 - beta * fall) that makes it liquidatable; None
+    # without debt or when none does: then a BTC short does not hedge it (its collateral and debt move
+    # together, like a wstETH/WETH e-mode loop whose risk is the peg, not the market).
+    market_wide_fall: float | None = None
+
+    @property
+    def hedgeable_with_a_short(self) -> bool:
+        """Whether a market-wide fall can liquidate it, so that a short on the market protects it."""
+        return self.market_wide_fall is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +180,11 @@ def account_health(
     block_timestamp: int,
     stale: bool,
     rules: PoolRules = V3_0,
+    betas: Mapping[str, float] | None = None,
 ) -> AccountHealth:
     """The account's health from its balances, as the Pool's GenericLogic computes it under `rules`, with
-    liquidation prices."""
+    liquidation prices and the market-wide fall to liquidation (`betas` by symbol; by default 0 for
+    stablecoins and 1 for everything else: every other asset falling together)."""
     rows: list[ReserveBalance] = []
     for state, bal in zip(reserves, balances, strict=True):
         category = emode if emode is not None and emode.has_collateral(state) else None
@@ -188,6 +207,11 @@ def account_health(
             )
         )
     replica = account_data(rows, rules)
+    beta_of = {k.upper(): v for k, v in (betas or {}).items()}
+    row_betas = [
+        beta_of.get(state.symbol.upper(), 0.0 if state.symbol.upper() in STABLECOIN_SYMBOLS else 1.0)
+        for state in reserves
+    ]
     collaterals = []
     debts = []
     for state, row in zip(reserves, rows, strict=True):
@@ -233,6 +257,7 @@ def account_health(
         matches_chain=matches,
         aave_release=rules.release,
         pool_revision=rules.revision,
+        market_wide_fall=market_wide_fall(rows, row_betas, rules),
     )
 
 

@@ -125,3 +125,60 @@ def test_before_v3_2_membership_is_the_reserves_own_category_bits() -> None:
     reserves, balances = _wsteth_account(legacy, wsteth_bits=0)
     health = account_health("0xU", reserves, balances, chain, legacy, 10**8, 1, 1, False, V3_0)
     assert health.collaterals[0].liquidation_threshold == 0.81
+
+
+def test_the_market_wide_fall_is_where_hf_crosses_1_with_every_volatile_asset_together() -> None:
+    # 10 WETH at 3,000 (LT 83 %) against 16,600 USDC: HF 1.5, so a 1/3 fall of ETH (USDC held) liquidates.
+    reserves = [
+        ReserveBalance("WETH", 300_000_000_000, 18, 8_300, collateral=10 * ETH),
+        ReserveBalance("USDC", 100_000_000, 6, 8_000, debt=16_600 * 10**6),
+    ]
+    for rules in (V3_0, V3_6):
+        fall = aave_math.market_wide_fall(reserves, [1.0, 0.0], rules)
+        assert fall == pytest.approx(1 / 3, abs=2e-6)
+    # Half the beta: it takes twice the fall, and a fall that cannot reach it gives None.
+    assert aave_math.market_wide_fall(reserves, [0.5, 0.0], V3_6) == pytest.approx(2 / 3, abs=2e-6)
+    assert aave_math.market_wide_fall(reserves, [0.25, 0.0], V3_6) is None
+
+
+def test_an_emode_loop_is_not_liquidated_by_any_market_wide_fall() -> None:
+    # wstETH against WETH: both move with the market, HF stays put; its risk is the peg, not the market.
+    loop = [
+        ReserveBalance("wstETH", 360_000_000_000, 18, 9_500, collateral=10 * ETH),
+        ReserveBalance("WETH", 300_000_000_000, 18, 9_500, debt=11 * ETH),
+    ]
+    assert aave_math.market_wide_fall(loop, [1.0, 1.0], V3_6) is None
+    assert aave_math.market_wide_fall(loop[:1], [1.0], V3_6) is None  # no debt
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([V3_0, V3_6]),
+    st.integers(min_value=10**16, max_value=10**22),  # WETH wei
+    st.integers(min_value=0, max_value=10**9),  # WBTC sats
+    st.integers(min_value=10**8, max_value=10**11),  # USDC debt
+    st.integers(min_value=0, max_value=10**18),  # WETH debt (a volatile debt)
+)
+def test_the_market_wide_fall_is_exact_to_one_part_per_million(
+    rules: PoolRules, wei: int, sats: int, usdc: int, weth_debt: int
+) -> None:
+    reserves = [
+        ReserveBalance("WETH", 300_000_000_000, 18, 8_300, collateral=wei, debt=weth_debt),
+        ReserveBalance("WBTC", 6_000_000_000_000, 8, 7_800, collateral=sats),
+        ReserveBalance("USDC", 100_000_000, 6, 8_000, debt=usdc),
+    ]
+    betas = [1.0, 1.0, 0.0]
+    fall = aave_math.market_wide_fall(reserves, betas, rules)
+    if fall is None or fall == 0.0:
+        return
+
+    def moved(units: int) -> list[ReserveBalance]:
+        factors = [aave_math.FALL_UNIT - units * int(b) for b in betas]
+        return aave_math.with_prices(
+            reserves,
+            {i: r.price * f // aave_math.FALL_UNIT for i, (r, f) in enumerate(zip(reserves, factors, strict=True))},
+        )
+
+    units = round(fall * aave_math.FALL_UNIT)
+    assert aave_math.is_liquidatable(moved(units), rules)
+    assert not aave_math.is_liquidatable(moved(units - 1), rules)

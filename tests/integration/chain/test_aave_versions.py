@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.devnet.chain.market import set_price
+from bot.devnet.chain.market import set_answer, set_price
 from bot.devnet.chain.positions import fund, open_positions
 from bot.devnet.chain.rpc import DevRpc, RpcError
 from bot.domain.lending.account import PriceCheck
 from bot.monitors.aave import AaveMonitor, HealthSnapshot
 from bot.monitors.lending_feed import reading
 from bot.monitors.rpc import RpcPool
+from tests.integration.chain.conftest import START_PRICES
 from tests.integration.chain.helpers import (
     account_data,
     assert_liquidation_boundary,
@@ -174,3 +175,33 @@ def test_prices_behind_capo_adapters_are_checked_for_freshness_underneath(
     assert now["weETH"].updated_at is not None and not now["weETH"].stale
     later = asyncio.run(checks(2))  # the same rounds seen two hours on: past the one-hour heartbeat
     assert later["wstETH"].stale and later["weETH"].stale and later["WETH"].stale
+
+
+def test_the_market_wide_fall_is_exact_when_every_feed_moves_together(devnet: dict[str, Any], chain: DevRpc) -> None:
+    # Two collaterals and a volatile debt besides the USDC one; every asset but USDC falls together.
+    user = new_borrower(chain, devnet, supply={"WETH": 2.5, "WBTC": 0.05, "wstETH": 1.0},
+                        borrow={"USDC": 6_000, "WETH": 0.7})  # fmt: skip
+    snap = snapshot(devnet, [user])
+    account = snap.accounts[0]
+    assert_matches_chain(chain, devnet, account, snap.block_number)
+    fall = account.market_wide_fall
+    assert fall is not None and 0.1 < fall < 0.9 and account.hedgeable_with_a_short
+
+    def hf_after(fall_at: float) -> int:
+        # Storage only, no block mined: the probes read the same block, with no interest in between.
+        for symbol in devnet["reserves"]:
+            if symbol != "USDC":
+                set_answer(chain, devnet, symbol, int(START_PRICES[symbol] * (1 - fall_at)), mine=False)
+        return account_data(chain, devnet, user, snap.block_number)[5]
+
+    assert hf_after(fall - 0.0001) >= 10**18  # one basis point less: still healthy on chain
+    assert hf_after(fall) < 10**18
+    for symbol in devnet["reserves"]:
+        set_answer(chain, devnet, symbol, START_PRICES[symbol], mine=False)
+
+
+def test_an_eth_emode_loop_is_reported_as_not_hedgeable_with_a_short(devnet: dict[str, Any], chain: DevRpc) -> None:
+    user = new_borrower(chain, devnet, supply={"wstETH": 5.0}, borrow={"WETH": 5.5}, emode=ETH_EMODE)
+    account = snapshot(devnet, [user]).accounts[0]
+    assert account.health_factor < 1.2  # tight, and still no market-wide fall liquidates it
+    assert account.market_wide_fall is None and not account.hedgeable_with_a_short
