@@ -9,8 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Node only runs `npm ci` and anvil's launcher: the devnet's pinned anvil binary and the real Aave V3
-# artifacts come from npm (package-lock.json), the same parts `make install` gives a developer.
+# Node runs `npm ci`, anvil's launcher and the compile of Aave v3.6 (solc-js): the devnet's pinned anvil
+# binary, Aave v3.0's artifacts and v3.6's sources come from npm (package-lock.json), the same parts
+# `make install` gives a developer.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nodejs npm \
     && rm -rf /var/lib/apt/lists/*
@@ -20,6 +21,7 @@ RUN npm ci --no-audit --no-fund
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY strategies ./strategies
+RUN npm run --silent compile-aave
 # Editable, so bot/devnet finds /app/node_modules beside the package as it does in a checkout.
 RUN pip install -e .
 

@@ -15,7 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.hedge_quality import CRASHES, _candles  # noqa: E402
+from hedge_quality import CRASHES, _candles  # noqa: E402  (the same windows and the same files)
+
 from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
 from bot.backtest.data import align, load_funding, parse_time_ms  # noqa: E402
 from bot.backtest.run import Backtest, LendingSetup, backtest  # noqa: E402
@@ -31,7 +32,9 @@ def run(window: tuple[tuple[str, str], str, str], strategy: str, params: dict[st
     bars = align(_candles(btc), _candles(coll), start_ms - 7 * 86_400_000, parse_time_ms(end))
     funding = load_funding(DATA / "binance_BTCUSDT_perp_funding_8h.csv")
     setup = LendingSetup(reserve_usd=reserve)
-    return backtest(bars, start_ms, setup, [(strategy, plugins.load(strategy, params))], builtin_instrument("binancecoinm"), funding)
+    return backtest(
+        bars, start_ms, setup, [(strategy, plugins.load(strategy, params))], builtin_instrument("binancecoinm"), funding
+    )
 
 
 LANES = [

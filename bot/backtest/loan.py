@@ -1,6 +1,8 @@
 """A one-collateral Aave V3 position moved along a price path: health factor, the guardian, liquidations.
 
-The math is `bot.domain.lending.health`; this keeps the running state the replay needs, cheaply. The
+The math is `bot.domain.lending.health`; this keeps the running state the replay needs, cheaply.
+Liquidations follow the rules of Aave `release`: today's (v3.3+: small positions liquidated in full,
+no dust left, bad debt burned) by default, or v3.0's for a v3.0 market (Spark and older forks). The
 guardian (`SimulatedGuardian`) is the replay's edge for the bot's on-chain defense: it repays debt on the
 borrower's behalf from its own reserve where the collateral's path crosses the trigger health factor, to
 the target, paying gas per transaction. It never moves money from the exchange: the live bot cannot.
@@ -19,15 +21,21 @@ class LendingSim:
     __slots__ = (
         "_liq_price",
         "amount",
+        "bad_debt_burned_usd",
         "bonus",
         "debt_usd",
         "liquidation_events",
         "liquidation_threshold",
         "min_health_factor",
         "penalty_usd",
+        "release",
     )
 
-    def __init__(self, amount: float, debt_usd: float, liquidation_threshold: float, bonus: float) -> None:
+    def __init__(
+        self, amount: float, debt_usd: float, liquidation_threshold: float, bonus: float, release: str = "3.6"
+    ) -> None:
+        self.release = release
+        self.bad_debt_burned_usd = 0.0
         self.amount = amount
         self.debt_usd = debt_usd
         self.liquidation_threshold = liquidation_threshold
@@ -65,10 +73,11 @@ class LendingSim:
             # The liquidator acts the moment HF dips under 1: at the crossing, or at once after a gap.
             price = min(price, self._liq_price)
             hf = self.health_factor(price)
-            result = health.liquidate(self.amount, price, self.debt_usd, hf, self.bonus)
+            result = health.liquidate(self.amount, price, self.debt_usd, hf, self.bonus, self.release)
             self.amount = result.collateral_amount
             self.debt_usd = result.debt_usd
             self.penalty_usd += result.penalty_usd
+            self.bad_debt_burned_usd += result.bad_debt_burned_usd
             self.liquidation_events += 1
             self.min_health_factor = min(self.min_health_factor, hf)
             self._update()

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from bot.devnet.chain.artifacts import AAVE_VERSIONS
 from bot.devnet.chain.market import load_devnet, set_price, start_devnet, write_json_atomic
 from bot.errors import UsageError
 
@@ -64,7 +65,7 @@ def _up(args: argparse.Namespace) -> int:
     # Handlers first, so a signal during the deployment still stops anvil cleanly.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    devnet = start_devnet(port=args.port, out=args.out, host=args.host)
+    devnet = start_devnet(port=args.port, out=args.out, host=args.host, aave=args.aave)
     exchange: ExchangeThread | None = None
     try:
         info = devnet.info
@@ -82,6 +83,7 @@ def _up(args: argparse.Namespace) -> int:
                 )
         if not args.quiet:
             borrower = info["accounts"]["borrower"]["address"]
+            print(f"Aave                  v{info['aave_version']}")
             print(f"PoolAddressesProvider {info['pool_addresses_provider']}")
             print(f"demo borrower         {borrower}")
             print(f"devnet file           {args.out}")
@@ -104,8 +106,9 @@ def _up(args: argparse.Namespace) -> int:
 
 def _set_price(args: argparse.Namespace) -> int:
     info = load_devnet(args.devnet)
-    answer = set_price(info, args.asset.upper(), args.usd)
-    print(f"{args.asset.upper()} = {answer / 10**8:g} USD")
+    symbol = next((s for s in info["reserves"] if s.upper() == args.asset.upper()), args.asset)
+    answer = set_price(info, symbol, args.usd)
+    print(f"{symbol} = {answer / 10**8:g} USD")
     return 0
 
 
@@ -113,6 +116,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     up = sub.add_parser("up", help="start anvil with a real Aave V3 market and a demo borrower, and the local exchange")
     up.add_argument("--port", type=int, default=8545, help="RPC port of anvil (default 8545); must be free")
     up.add_argument("--host", default="127.0.0.1", help="address anvil listens on (default 127.0.0.1)")
+    up.add_argument(
+        "--aave",
+        choices=AAVE_VERSIONS,
+        default=AAVE_VERSIONS[0],
+        help="the Aave version deployed (default 3.6, today's Aave; 3.0 is the path Spark and older forks follow)",
+    )
     up.add_argument("--out", type=Path, default=Path("devnet.json"), help="where to write the addresses")
     up.add_argument(
         "--heartbeat-s", type=float, default=5.0, help="mine an empty block this often (s, default 5; 0: only on txs)"
@@ -125,7 +134,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     up.set_defaults(func=_up)
 
     sp = sub.add_parser("set-price", help="move a devnet USD price feed (the Aave oracle follows it)")
-    sp.add_argument("--asset", required=True, help="WETH, WBTC or USDC")
+    sp.add_argument("--asset", required=True, help="WETH, WBTC, USDC, wstETH or weETH")
     sp.add_argument("--usd", type=float, required=True, help="new price in USD")
     sp.add_argument("--devnet", type=Path, default=Path("devnet.json"), help="devnet.json written by `devnet up`")
     sp.set_defaults(func=_set_price)

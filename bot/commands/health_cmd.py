@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from bot.domain.lending.account import AccountHealth
+from bot.domain.lending.health import bounded_liquidation_price
 from bot.errors import UsageError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account
 from bot.monitors.rpc import RpcCallError, RpcPool, RpcUnavailable, redact
@@ -22,6 +23,11 @@ def health_json(account: AccountHealth) -> dict[str, Any]:
         "total_debt_usd": account.total_debt_usd,
         "liquidation_threshold": account.liquidation_threshold,
         "emode_category": account.emode_category,
+        "aave_release": account.aave_release,
+        "pool_revision": account.pool_revision,
+        "matches_chain": account.matches_chain,
+        "market_wide_fall": account.market_wide_fall,
+        "hedgeable_with_a_short": account.hedgeable_with_a_short,
         "collaterals": [
             {
                 "symbol": c.symbol,
@@ -70,12 +76,34 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     stale = "  STALE: do not trade on this" if snapshot.stale else ""
     print(f"block {snapshot.block_number} ({snapshot.block_age_s:.0f} s old) via {redact(snapshot.rpc_url)}{stale}")
+    if snapshot.accounts:
+        first = snapshot.accounts[0]
+        print(f"Aave v{first.aave_release} math (Pool revision {first.pool_revision})")
     for a in snapshot.accounts:
         print()
         print(
             f"{a.account}  HF {a.health_factor:.4f}  collateral {a.total_collateral_usd:,.2f} USD  "
-            f"debt {a.total_debt_usd:,.2f} USD  e-mode {a.emode_category}"
+            f"debt {a.total_debt_usd:,.2f} USD  e-mode {a.emode_category}  "
+            f"matches_chain {'yes' if a.matches_chain else 'NO'}"
         )
+        if a.market_wide_fall is not None:
+            print(
+                f"  liquidated by a market-wide fall of {a.market_wide_fall:.2%} (every asset but stablecoins together)"
+            )
+        elif a.total_debt_usd > 0:
+            print(
+                "  no market-wide fall liquidates it: its debt falls with its collateral (an e-mode loop: its risk "
+                "is their peg, not the market) or faster; not hedgeable with a BTC short"
+            )
+        if not a.matches_chain:
+            bounds = ", ".join(
+                f"{c.symbol} {_fmt_price(bounded_liquidation_price(c.price_usd, a.health_factor))}"
+                for c in a.collaterals
+            )
+            print(
+                "  the replica disagrees with the Pool's getUserAccountData: its liquidation prices are approximate; "
+                f"the bot hedges on the bound price / HF instead ({bounds})"
+            )
         if a.collaterals:
             print_grid(
                 ["collateral", "amount", "price_usd", "liq_threshold", "liq_price_usd"],

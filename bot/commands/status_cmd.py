@@ -142,6 +142,16 @@ def print_status(doc: dict[str, Any]) -> None:
                 f"({pos['collateral_asset']} at {_f(pos['collateral_price_usd'])}; {away})",
             )
         )
+        matches = pos.get("matches_chain")
+        if matches is not None:
+            rows.append(
+                (
+                    "matches_chain",
+                    "yes: the exact replica"
+                    if matches
+                    else "NO: the replica disagrees with the Pool; the price above is the bound price / HF",
+                )
+            )
     hedge = doc.get("hedge")
     if hedge:
         side = "short" if hedge["contracts"] < 0 else ("long" if hedge["contracts"] > 0 else "flat")

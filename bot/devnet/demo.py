@@ -196,7 +196,9 @@ async def run_demo(
                     if pos is not None:
                         if pos.health_factor < 1 and out.first_liquidatable is None:
                             out.first_liquidatable = step
-                            liq = health.liquidate(amount, step.eth, pos.debt_usd, pos.health_factor, 0.05)
+                            liq = health.liquidate(
+                                amount, step.eth, pos.debt_usd, pos.health_factor, 0.05, info["aave_version"]
+                            )
                             out.penalty_usd = liq.penalty_usd
                         out.min_health_factor = min(out.min_health_factor, pos.health_factor)
                     out.max_short = max(out.max_short, -exchange.engine.position().contracts)

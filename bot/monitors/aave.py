@@ -9,12 +9,13 @@ each other and with Pool.getUserAccountData, which is read alongside as a check.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eth_utils.address import is_address, to_checksum_address
 
 from bot.clock import Clock, wall_ms
 from bot.config import ChainSettings
+from bot.domain.lending.aave_math import PoolRules
 from bot.domain.lending.account import (
     AccountHealth,
     ChainAccountData,
@@ -54,6 +55,9 @@ class Reserve:
     reserve_id: int
     a_token: str
     feed: str | None  # the oracle's source for the asset
+    # The Chainlink feed whose latestRoundData tells how fresh the price is: the source itself, or the
+    # feed under a CAPO adapter (which has latestAnswer only); None when none was found.
+    freshness_feed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class Market:
     data_provider: str
     base_unit: int  # the oracle's BASE_CURRENCY_UNIT (1e8 for USD markets)
     reserves: tuple[Reserve, ...]
+    rules: PoolRules  # which GenericLogic the Pool runs: its revision, e-mode by bitmaps or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +130,8 @@ class AaveMonitor:
         self.multicall = multicall
         self.clock = clock
         self.market: Market | None = None
-        self._emode: dict[int, EModeCategory] = {}
-        self._emode_sources: dict[int, str] = {}
+        self._emode: dict[int, EModeCategory] = {}  # the categories read at discovery, by id
+        self._emode_sources: dict[int, str] = {}  # before v3.2: a category's price source, if it has one
 
     @classmethod
     def from_settings(cls, chain: ChainSettings, max_oracle_divergence: float | None = None) -> AaveMonitor:
@@ -182,13 +187,22 @@ class AaveMonitor:
         if not await self.rpc.get_code(pool):
             raise NotAPoolAddressesProvider(f"{provider} points to no Pool: not a PoolAddressesProvider")
         head = await self._aggregate(
-            [Call(pool, encode_call("getReservesList()")), Call(oracle, encode_call("BASE_CURRENCY_UNIT()"))], "latest"
+            [
+                Call(pool, encode_call("getReservesList()")),
+                Call(oracle, encode_call("BASE_CURRENCY_UNIT()")),
+                Call(pool, encode_call("POOL_REVISION()")),
+                # Answered from v3.2 on, when e-mode moved from the reserves' bits to per-category bitmaps.
+                Call(pool, encode_call("getEModeCategoryCollateralBitmap(uint8)", word(0))),
+            ],
+            "latest",
         )
         if head[0] is None or head[1] is None:
             raise NotAPoolAddressesProvider(f"{provider}'s Pool or oracle does not answer like Aave V3's")
         list_words = words(head[0])
         assets = [_address(w) for w in list_words[2 : 2 + list_words[1]]]
         base_unit = words(head[1])[0]
+        revision = words(head[2])[0] if head[2] and len(head[2]) >= 32 else 0
+        rules = PoolRules(revision, emode_bitmaps=bool(head[3]) and len(head[3] or b"") >= 32)
         per_asset = [
             call
             for a in assets
@@ -211,22 +225,65 @@ class AaveMonitor:
             categories.add((cfg >> 168) & 0xFF)
             feed = _address(words(source)[0]) if source else None
             reserves.append(Reserve(asset, _symbol(sym), (cfg >> 48) & 0xFF, w[7], _address(w[8]), feed))
-        self.market = Market(provider, pool, oracle, data_provider, base_unit, tuple(reserves))
-        await self._load_emode(categories - {0})
+        fresh = await self._freshness_feeds([r.feed for r in reserves])
+        reserves = [replace(r, freshness_feed=f) for r, f in zip(reserves, fresh, strict=True)]
+        self.market = Market(provider, pool, oracle, data_provider, base_unit, tuple(reserves), rules)
+        if rules.emode_bitmaps:
+            await self._load_emode_bitmaps()
+        else:
+            await self._load_emode_legacy(categories - {0})
         return self.market
 
-    async def _load_emode(self, categories: set[int]) -> None:
+    async def _freshness_feeds(self, sources: Sequence[str | None], depth: int = 3) -> list[str | None]:
+        """For each price source, the feed that answers latestRoundData: the source itself, or, for Aave's
+        CAPO adapters (latestAnswer only), the feed underneath them (BASE_TO_USD_AGGREGATOR() for an LST's,
+        ASSET_TO_USD_AGGREGATOR() for a stablecoin's), followed `depth` levels down. One batch a level."""
+        found: list[str | None] = [None] * len(sources)
+        todo = {i: s for i, s in enumerate(sources) if s and int(s, 16)}
+        getters = ("latestRoundData()", "BASE_TO_USD_AGGREGATOR()", "ASSET_TO_USD_AGGREGATOR()")
+        for _ in range(depth):
+            if not todo:
+                break
+            order = sorted(todo)
+            calls = [Call(todo[i], encode_call(g)) for i in order for g in getters]
+            results = await self._aggregate(calls, "latest")
+            below: dict[int, str] = {}
+            for k, i in enumerate(order):
+                rounds, base, asset = results[3 * k : 3 * k + 3]
+                if rounds is not None and len(rounds) >= 160:
+                    found[i] = todo[i]
+                elif base is not None and len(base) >= 32 and words(base)[0]:
+                    below[i] = _address(words(base)[0])
+                elif asset is not None and len(asset) >= 32 and words(asset)[0]:
+                    below[i] = _address(words(asset)[0])
+            todo = below
+        return found
+
+    async def _load_emode_legacy(self, categories: set[int]) -> None:
+        """Before v3.2: the categories named in the reserves' configuration bits, and their price sources."""
         assert self.market is not None
+        self._emode, self._emode_sources = {}, {}
         ids = sorted(categories)
         sig = "getEModeCategoryData(uint8)"
         results = await self._aggregate([Call(self.market.pool, encode_call(sig, word(c))) for c in ids], "latest")
         for cid, data in zip(ids, results, strict=True):
             if data is None:
-                continue  # a newer pool without this getter: such accounts show matches_chain False
+                continue  # such accounts show matches_chain False
             w = words(data)  # [offset, ltv, lt, bonus, priceSource, ...]
             self._emode[cid] = EModeCategory(cid, w[1], w[2])
             if w[4]:
                 self._emode_sources[cid] = _address(w[4])
+
+    async def _load_emode_bitmaps(self) -> None:
+        """From v3.2: every category set up (ids 1-255 have no list; one batch asks them all)."""
+        assert self.market is not None
+        self._emode, self._emode_sources = {}, {}
+        ids = range(1, 256)
+        sig = "getEModeCategoryCollateralConfig(uint8)"
+        results = await self._aggregate([Call(self.market.pool, encode_call(sig, word(c))) for c in ids], "latest")
+        for cid, data in zip(ids, results, strict=True):
+            if data is not None and len(data) >= 96 and words(data)[1]:  # [ltv, lt, bonus]; lt 0: not set up
+                self._emode[cid] = EModeCategory(cid, words(data)[0], words(data)[1], collateral_bitmap=0)
 
     def _cycle_calls(self, accounts: Sequence[str]) -> list[Call]:
         assert self.market is not None
@@ -235,11 +292,15 @@ class AaveMonitor:
         for r in m.reserves:
             calls.append(Call(m.oracle, encode_call("getAssetPrice(address)", address_word(r.asset))))
             calls.append(Call(m.pool, encode_call("getConfiguration(address)", address_word(r.asset))))
-            calls.append(Call(r.feed or m.oracle, encode_call("latestRoundData()")))
-        for cid in sorted(self._emode):
-            calls.append(Call(m.pool, encode_call("getEModeCategoryData(uint8)", word(cid))))
-            source = self._emode_sources.get(cid)
-            calls.append(Call(m.oracle, encode_call("getAssetPrice(address)", address_word(source or m.oracle))))
+            calls.append(Call(r.freshness_feed or r.feed or m.oracle, encode_call("latestRoundData()")))
+        for cid in sorted(self._emode):  # two calls per category, in either layout
+            if m.rules.emode_bitmaps:
+                calls.append(Call(m.pool, encode_call("getEModeCategoryCollateralConfig(uint8)", word(cid))))
+                calls.append(Call(m.pool, encode_call("getEModeCategoryCollateralBitmap(uint8)", word(cid))))
+            else:
+                calls.append(Call(m.pool, encode_call("getEModeCategoryData(uint8)", word(cid))))
+                source = self._emode_sources.get(cid)
+                calls.append(Call(m.oracle, encode_call("getAssetPrice(address)", address_word(source or m.oracle))))
         for account in accounts:
             who = address_word(account)
             calls.append(Call(m.pool, encode_call("getUserAccountData(address)", who)))
@@ -287,19 +348,23 @@ class AaveMonitor:
                     (cfg >> 16) & 0xFFFF,
                     (cfg >> 168) & 0xFF,
                     updated_at,
+                    r.reserve_id,
                 )
             )
         at = 1 + 3 * n
         emodes = {}
         for cid in sorted(self._emode):
-            data, price = results[at], results[at + 1]
+            first, second = results[at], results[at + 1]
             at += 2
-            base = self._emode[cid]
-            if data is not None:
-                w = words(data)
+            category = self._emode[cid]
+            if m.rules.emode_bitmaps and first is not None and second is not None:
+                ltv, lt = words(first)[:2]
+                category = EModeCategory(cid, ltv, lt, collateral_bitmap=words(second)[0])
+            elif first is not None:
+                w = words(first)
                 has_source = cid in self._emode_sources
-                base = EModeCategory(cid, w[1], w[2], words(price)[0] if price and has_source else 0)
-            emodes[cid] = base
+                category = EModeCategory(cid, w[1], w[2], words(second)[0] if second and has_source else 0)
+            emodes[cid] = category
         age = now - head.timestamp
         stale = age > self.stale_block_s
         healths = []
@@ -311,6 +376,8 @@ class AaveMonitor:
                 raise RpcCallError(f"getUserAccountData({account}) failed at block {head.number}")
             chain = ChainAccountData(*words(data_raw)[:6])
             emode_id = words(emode_raw)[0] if emode_raw else 0
+            if emode_id and emode_id not in emodes:
+                self.market = None  # a category set up since discovery: discover again next cycle
             balances = []
             for raw in chunk[2:]:
                 w = words(raw) if raw else [0] * 9
@@ -326,6 +393,7 @@ class AaveMonitor:
                     head.number,
                     head.timestamp,
                     stale,
+                    m.rules,
                 )
             )
         prices = tuple(

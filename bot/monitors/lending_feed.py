@@ -6,6 +6,7 @@ import math
 from collections.abc import AsyncIterator
 
 from bot.domain.lending.account import AccountHealth
+from bot.domain.lending.health import bounded_liquidation_price
 from bot.domain.snapshot import LendingView
 from bot.errors import UsageError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account
@@ -17,7 +18,12 @@ BTC_SYMBOLS = ("WBTC", "cbBTC", "BTCB", "tBTC", "BTC.b")
 
 
 def lending_view(health: AccountHealth, collateral_symbol: str) -> LendingView:
-    """The engine's view of `health`, hedging `collateral_symbol`."""
+    """The engine's view of `health`, hedging `collateral_symbol`.
+
+    When the replica disagrees with the Pool (`matches_chain` false: a fork or a release whose math it
+    does not follow), its liquidation price is not traded on: the view carries the bound from the
+    Pool's own HF instead, which is never below the true one (the reading says so: `matches_chain`).
+    """
     leg = next((c for c in health.collaterals if c.symbol.upper() == collateral_symbol.upper()), None)
     if leg is None:
         held = ", ".join(c.symbol for c in health.collaterals) or "none"
@@ -26,6 +32,8 @@ def lending_view(health: AccountHealth, collateral_symbol: str) -> LendingView:
             "set HEDGEBOT_CHAIN__COLLATERAL_ASSET to the collateral to hedge"
         )
     liq = leg.liquidation_price_usd
+    if not health.matches_chain:
+        liq = bounded_liquidation_price(leg.price_usd, health.health_factor)
     return LendingView(
         collateral_asset=leg.symbol,
         collateral_amount=leg.amount,
@@ -50,6 +58,7 @@ def reading(snap: HealthSnapshot, collateral_symbol: str) -> LendingReading:
         block_time_ms=snap.block_timestamp * 1000,
         oracle_btc_usd=btc.price_usd if btc else None,
         oracle_updated_ms=hedged.updated_at * 1000 if hedged and hedged.updated_at else None,
+        matches_chain=health.matches_chain,
     )
 
 

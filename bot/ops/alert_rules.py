@@ -22,6 +22,7 @@ class AlertState:
 
     breached_levels: frozenset[float] = frozenset()
     stale_feeds: frozenset[str] = frozenset()
+    replica_off: bool = False  # the exact replica disagrees with the Pool
 
 
 Evaluation = tuple[AlertState, list[Alert]]
@@ -159,6 +160,25 @@ class AlertRules:
         if not stale and feed in state.stale_feeds:
             alert = Alert(AlertKind.FEED, f"feed-fresh-{feed}", Severity.INFO, f"feed {feed} is fresh again", now_ms)
             return replace(state, stale_feeds=state.stale_feeds - {feed}), [alert]
+        return state, []
+
+    def on_replica(self, state: AlertState, matches_chain: bool, now_ms: int) -> Evaluation:
+        """An alert when the exact replica starts disagreeing with the Pool, and one when it agrees again."""
+        if not matches_chain and not state.replica_off:
+            alert = Alert(
+                AlertKind.FEED,
+                "replica-off",
+                Severity.WARNING,
+                "the health replica disagrees with the Pool (getUserAccountData): hedging on the bound "
+                "price / HF from the Pool's own health factor, not on the replica's liquidation price",
+                now_ms,
+            )
+            return replace(state, replica_off=True), [alert]
+        if matches_chain and state.replica_off:
+            alert = Alert(
+                AlertKind.FEED, "replica-on", Severity.INFO, "the health replica agrees with the Pool again", now_ms
+            )
+            return replace(state, replica_off=False), [alert]
         return state, []
 
     def on_error(self, what: str, detail: str, now_ms: int) -> Alert:

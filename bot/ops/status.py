@@ -31,6 +31,9 @@ class PositionStatus:
     collateral_price_usd: float
     distance_to_liquidation: float  # fractional fall of the collateral price to liquidation
     debt_usd: float
+    # False: the replica disagreed with the Pool and liquidation_price_usd is the bound price / HF;
+    # None: not known (status read from the journal, which does not keep it).
+    matches_chain: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,9 @@ class BotStatus:
     def feed_seen(self, name: str, ts_ms: int, max_age_s: float) -> None:
         self.feeds[name] = FeedStatus(ts_ms, max_age_s)
 
-    def observe_snapshot(self, snap: Snapshot) -> None:
-        """Take the lending position from the snapshot a decision was made on."""
+    def observe_snapshot(self, snap: Snapshot, matches_chain: bool | None = None) -> None:
+        """Take the lending position from the snapshot a decision was made on (and whether its replica agreed
+        with the Pool)."""
         lending = snap.lending
         self.position = PositionStatus(
             lending.health_factor,
@@ -96,6 +100,7 @@ class BotStatus:
             lending.collateral_price_usd,
             lending.distance_to_liquidation,
             lending.debt_usd,
+            matches_chain,
         )
 
     def observe_account(self, account: AccountState, funding_paid_btc: float) -> None:

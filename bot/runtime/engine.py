@@ -266,6 +266,9 @@ class Engine:
         lending = self._lending.lending
         self._alert_state, alerts = self.rules.on_health(self._alert_state, lending.health_factor, now)
         self._alert(alerts)
+        matches_chain = self._lending.matches_chain
+        self._alert_state, alerts = self.rules.on_replica(self._alert_state, matches_chain, now)
+        self._alert(alerts)
         snapshot = Snapshot(
             now_ms=now,
             btc_price=self._mark.price,
@@ -284,7 +287,7 @@ class Engine:
         plan = decision.plan
         for why in decision.clipped:
             log.warning("risk layer clipped the plan", why=why)
-        self.status.observe_snapshot(snapshot)
+        self.status.observe_snapshot(snapshot, matches_chain)
         self.status.observe_account(account, self.funding.paid_btc)
         if not decision.changed:
             return None

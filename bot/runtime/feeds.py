@@ -17,6 +17,9 @@ class LendingReading:
     block_time_ms: int
     oracle_btc_usd: float | None = None  # the lending oracle's BTC price, where the market lists (W)BTC
     oracle_updated_ms: int | None = None  # when the hedged collateral's feed last updated
+    # False: the exact replica disagreed with the Pool, and the view's liquidation price is the bound
+    # price / HF from the Pool's own health factor (the lending feed puts it there).
+    matches_chain: bool = True
 
 
 class LendingFeed(Protocol):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from eth_abi import decode, encode
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 from bot.devnet.chain.rpc import create_address
 from bot.domain.lending.aave_math import ReserveBalance, account_data
 from bot.domain.lending.account import ChainAccountData, EModeCategory, ReserveState, UserReserve, account_health
+from bot.monitors.lending_feed import lending_view
 from bot.monitors.multicall import AGGREGATE3, Call, decode_aggregate3, encode_aggregate3
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
@@ -52,3 +56,21 @@ def test_emode_threshold_and_price_apply_to_reserves_of_the_users_category() -> 
     assert health.health_factor == expected.health_factor_wad / 10**18
     assert health.collaterals[0].liquidation_threshold == 0.95
     assert health.emode_category == 1
+
+
+def test_a_replica_that_disagrees_with_the_pool_is_not_traded_on() -> None:
+    # The Pool says HF 1.25 for 10 WETH at 3,000; the replica (a fork's math it does not follow) says more.
+    usdc = ReserveState("0xA", "USDC", 6, 10**8, 7700, 8000, 0)
+    weth = ReserveState("0xW", "WETH", 18, 3_000 * 10**8, 8050, 8300, 0)
+    balances = [UserReserve(0, 0, 16_600 * 10**6, False), UserReserve(10 * 10**18, 0, 0, True)]
+    chain = ChainAccountData(30_000 * 10**8, 16_600 * 10**8, 0, 6917, 8050, 1_250_000_000_000_000_000)
+    health = account_health("0xU", [usdc, weth], balances, chain, None, 10**8, 1, 1, False)
+    assert not health.matches_chain
+    assert health.collaterals[0].liquidation_price_usd == pytest.approx(2_000.0)  # the replica's own figure
+    view = lending_view(health, "WETH")
+    assert view.health_factor == 1.25  # always the Pool's
+    # The bound price / HF: above the replica's 2,000, so the hedge errs on the safe side.
+    assert view.liquidation_price_usd == pytest.approx(3_000 / 1.25)
+    agreeing = account_health("0xU", [usdc, weth], balances, replace(chain, liquidation_threshold_bps=8300,
+                              health_factor_wad=1_500_000_000_000_000_000), None, 10**8, 1, 1, False)  # fmt: skip
+    assert agreeing.matches_chain and lending_view(agreeing, "WETH").liquidation_price_usd == pytest.approx(2_000.0)

@@ -119,3 +119,15 @@ def test_levels_reported_before_a_restart_are_not_reported_again() -> None:
     assert alerts == []
     _, fresh = RULES.on_health(AlertState(), 1.04, 0)
     assert [a.key for a in fresh] == ["health-below-1.05"]
+
+
+def test_a_replica_that_disagrees_with_the_pool_alerts_once_and_once_more_when_it_agrees_again() -> None:
+    state, out = AlertState(), []
+    for t, matches in enumerate([True, False, False, False, True, True]):
+        state, alerts = RULES.on_replica(state, matches, t)
+        out += alerts
+    assert [(a.key, a.severity, a.ts_ms) for a in out] == [
+        ("replica-off", Severity.WARNING, 1),
+        ("replica-on", Severity.INFO, 4),
+    ]
+    assert "price / HF" in out[0].message

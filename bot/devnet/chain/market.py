@@ -14,7 +14,8 @@ from typing import Any
 from eth_account import Account
 
 from bot.devnet.chain.anvil import CHAIN_ID, DEV_MNEMONIC, Anvil
-from bot.devnet.chain.deploy import RESERVES
+from bot.devnet.chain.artifacts import AAVE_VERSIONS, aave_artifact
+from bot.devnet.chain.deploy import RESERVES, emodes_json
 from bot.devnet.chain.feeds import ANSWER_SLOT, FEED_DECIMALS, update_answer_calldata
 from bot.devnet.chain.positions import PositionSpec, open_positions, units
 from bot.devnet.chain.rpc import DevRpc
@@ -52,13 +53,24 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
-def setup_market(rpc: DevRpc, rpc_url: str, ws_url: str) -> dict[str, Any]:
-    """Deploys the market on a fresh node, funds the pool and opens the demo borrower; devnet.json's content."""
-    from bot.devnet.chain.deploy import deploy_market
+def deploy_market(rpc: DevRpc, accounts: list[str], aave: str = AAVE_VERSIONS[0]) -> dict[str, Any]:
+    """Deploys Aave `aave` ("3.6" or "3.0") with accounts[0] as admin; its addresses, reserves and e-modes."""
+    if aave == "3.6":
+        from bot.devnet.chain.aave_v36 import deploy
 
+        aave_artifact("PoolInstance", "3.6")  # a missing build fails here, before anything is sent
+    elif aave == "3.0":
+        from bot.devnet.chain.aave_v30 import deploy
+    else:
+        raise UsageError(f"Aave {aave} is not on the devnet: choose one of {', '.join(AAVE_VERSIONS)}")
+    return {"aave_version": aave, **deploy(rpc, accounts), "emodes": emodes_json()}
+
+
+def setup_market(rpc: DevRpc, rpc_url: str, ws_url: str, aave: str = AAVE_VERSIONS[0]) -> dict[str, Any]:
+    """Deploys Aave `aave` on a fresh node, funds the pool and opens the demo borrower; devnet.json's content."""
     accounts = dev_accounts()
     roles = dict(zip(ROLES, accounts, strict=False))
-    market = deploy_market(rpc, [a["address"] for a in accounts])
+    market = deploy_market(rpc, [a["address"] for a in accounts], aave)
     decimals = {r.symbol: r.decimals for r in RESERVES}
     supplier = PositionSpec(
         roles["supplier"]["address"],
@@ -105,12 +117,16 @@ class RunningDevnet:
         self.stop()
 
 
-def start_devnet(port: int = 8545, out: Path | None = None, host: str = "127.0.0.1") -> RunningDevnet:
-    """Starts anvil, deploys and funds the market, writes `out` (if given); the caller stops it."""
+def start_devnet(
+    port: int = 8545, out: Path | None = None, host: str = "127.0.0.1", aave: str = AAVE_VERSIONS[0]
+) -> RunningDevnet:
+    """Starts anvil, deploys Aave `aave` ("3.6" or "3.0") and funds it, writes `out` (if given); the caller stops it."""
+    if aave not in AAVE_VERSIONS:
+        raise UsageError(f"Aave {aave} is not on the devnet: choose one of {', '.join(AAVE_VERSIONS)}")
     anvil = Anvil(port=port, host=host)
     anvil.start()
     try:
-        info = setup_market(DevRpc(anvil.url), anvil.url, anvil.ws_url)
+        info = setup_market(DevRpc(anvil.url), anvil.url, anvil.ws_url, aave)
         if out is not None:
             write_json_atomic(out, info)
     except BaseException:

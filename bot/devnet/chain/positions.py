@@ -20,11 +20,13 @@ VARIABLE_RATE = 2
 
 @dataclass(frozen=True, slots=True)
 class PositionSpec:
-    """An account that supplies `supply` (symbol -> raw units) and borrows `borrow` at variable rate."""
+    """An account that enters e-mode `emode` (0: none), supplies `supply` (symbol -> raw units) and
+    borrows `borrow` at variable rate."""
 
     account: str
     supply: Mapping[str, int] = field(default_factory=dict)
     borrow: Mapping[str, int] = field(default_factory=dict)
+    emode: int = 0
 
 
 def units(amount: float, decimals: int) -> int:
@@ -47,6 +49,8 @@ def open_positions(rpc: DevRpc, market: Mapping[str, Any], specs: Sequence[Posit
     d = Deployer(rpc)
     for spec, nonce in zip(specs, nonces, strict=True):
         sender = Sender(spec.account, int(nonce, 16))
+        if spec.emode:  # first, so that e-mode-only collateral is enabled as such when supplied
+            d.send(sender, pool, _calldata("setUserEMode(uint8)", spec.emode), 300_000)
         for symbol, amount in spec.supply.items():
             token = reserves[symbol]["address"]
             d.send(sender, token, _calldata("mint(uint256)", amount), 150_000)

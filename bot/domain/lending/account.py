@@ -10,7 +10,24 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.domain.lending.aave_math import MAX_UINT256, WAD, ReserveBalance, account_data, liquidation_price
+from bot.domain.lending.aave_math import (
+    MAX_UINT256,
+    V3_0,
+    WAD,
+    PoolRules,
+    ReserveBalance,
+    account_data,
+    counts_as_collateral,
+    liquidation_price,
+    market_wide_fall,
+)
+
+# Held at beta 0 by the market-wide fall unless the caller measured betas: USD (and EUR) stablecoins.
+STABLECOIN_SYMBOLS = frozenset(
+    s.upper()
+    for s in ("USDC", "USDT", "DAI", "GHO", "USDS", "sUSDS", "sDAI", "PYUSD", "FRAX", "LUSD", "crvUSD", "USDe", "sUSDe",
+              "RLUSD", "USDtb", "USDC.e", "USDbC", "EURC", "EURe", "USD₮0")
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,18 +40,32 @@ class ReserveState:
     price: int  # oracle price, base currency units
     ltv_bps: int
     liquidation_threshold_bps: int
-    emode_category: int
+    emode_category: int  # the configuration's bits 168-175: e-mode before v3.2, stale or 0 after
     feed_updated_at: int | None = None  # the feed's latestRoundData updatedAt (s); None if it has none
+    reserve_id: int = 0  # its bit in the e-mode bitmaps
 
 
 @dataclass(frozen=True, slots=True)
 class EModeCategory:
-    """An e-mode category; `price` is its price source's price, 0 when it has none."""
+    """An e-mode category; `price` is its price source's price (before v3.2), 0 when it has none.
+
+    From v3.2 a reserve is a collateral of the category when its bit is set in `collateral_bitmap`;
+    before (None), when the category number in its own configuration is this one.
+    """
 
     category_id: int
     ltv_bps: int
     liquidation_threshold_bps: int
     price: int = 0
+    collateral_bitmap: int | None = None
+
+    def has_collateral(self, reserve: ReserveState) -> bool:
+        """Whether `reserve` takes this category's threshold as a collateral."""
+        if self.category_id == 0:
+            return False
+        if self.collateral_bitmap is not None:
+            return bool(self.collateral_bitmap >> reserve.reserve_id & 1)
+        return reserve.emode_category == self.category_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +133,17 @@ class AccountHealth:
     collaterals: tuple[CollateralPosition, ...]
     debts: tuple[DebtPosition, ...]
     matches_chain: bool  # the replica's totals and HF equal Pool.getUserAccountData's
+    aave_release: str = ""  # "3.6": the release whose math the replica followed (from the Pool's revision)
+    pool_revision: int = 0
+    # The smallest market-wide fall (every asset times 1 - beta * fall) that makes it liquidatable; None
+    # without debt or when none does: then a BTC short does not hedge it (its collateral and debt move
+    # together, like a wstETH/WETH e-mode loop whose risk is the peg, not the market).
+    market_wide_fall: float | None = None
+
+    @property
+    def hedgeable_with_a_short(self) -> bool:
+        """Whether a market-wide fall can liquidate it, so that a short on the market protects it."""
+        return self.market_wide_fall is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +179,21 @@ def account_health(
     block_number: int,
     block_timestamp: int,
     stale: bool,
+    rules: PoolRules = V3_0,
+    betas: Mapping[str, float] | None = None,
 ) -> AccountHealth:
-    """The account's health from its balances, as GenericLogic (v3.0) computes it, with liquidation prices."""
+    """The account's health from its balances, as the Pool's GenericLogic computes it under `rules`, with
+    liquidation prices and the market-wide fall to liquidation (`betas` by symbol; by default 0 for
+    stablecoins and 1 for everything else: every other asset falling together)."""
     rows: list[ReserveBalance] = []
     for state, bal in zip(reserves, balances, strict=True):
-        in_emode = emode is not None and emode.category_id != 0 and state.emode_category == emode.category_id
-        price = emode.price if in_emode and emode is not None and emode.price else state.price
-        threshold = state.liquidation_threshold_bps
-        if in_emode and emode is not None and threshold != 0:  # the base threshold gates, e-mode's weighs
-            threshold = emode.liquidation_threshold_bps
+        category = emode if emode is not None and emode.has_collateral(state) else None
+        price, threshold = state.price, state.liquidation_threshold_bps
+        if category is not None:
+            threshold = category.liquidation_threshold_bps
+            # Only the legacy e-mode (before v3.2) has a price source; it prices the category's debts too.
+            if category.collateral_bitmap is None and category.price:
+                price = category.price
         rows.append(
             ReserveBalance(
                 symbol=state.asset,
@@ -155,14 +203,20 @@ def account_health(
                 collateral=bal.collateral,
                 debt=bal.stable_debt + bal.variable_debt,
                 used_as_collateral=bal.used_as_collateral,
+                base_liquidation_threshold_bps=state.liquidation_threshold_bps,
             )
         )
-    replica = account_data(rows)
+    replica = account_data(rows, rules)
+    beta_of = {k.upper(): v for k, v in (betas or {}).items()}
+    row_betas = [
+        beta_of.get(state.symbol.upper(), 0.0 if state.symbol.upper() in STABLECOIN_SYMBOLS else 1.0)
+        for state in reserves
+    ]
     collaterals = []
     debts = []
     for state, row in zip(reserves, rows, strict=True):
-        if row.collateral and row.used_as_collateral and row.liquidation_threshold_bps:
-            liq = liquidation_price(rows, state.asset)
+        if counts_as_collateral(row, rules):
+            liq = liquidation_price(rows, state.asset, rules)
             collaterals.append(
                 CollateralPosition(
                     symbol=state.symbol,
@@ -201,6 +255,9 @@ def account_health(
         collaterals=tuple(collaterals),
         debts=tuple(debts),
         matches_chain=matches,
+        aave_release=rules.release,
+        pool_revision=rules.revision,
+        market_wide_fall=market_wide_fall(rows, row_betas, rules),
     )
 
 

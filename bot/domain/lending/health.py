@@ -13,6 +13,12 @@ from dataclasses import dataclass
 CLOSE_FACTOR_HF_THRESHOLD = 0.95
 DEFAULT_CLOSE_FACTOR = 0.5
 MAX_CLOSE_FACTOR = 1.0
+# From v3.3 (LiquidationLogic): a reserve's collateral or debt under this (USD) is liquidated in full, and
+# a call that takes part of it must leave at least MIN_LEFTOVER_USD of both behind.
+MIN_BASE_MAX_CLOSE_FACTOR_USD = 2_000.0
+MIN_LEFTOVER_USD = MIN_BASE_MAX_CLOSE_FACTOR_USD / 2
+# The releases whose liquidation rules `liquidate` knows: before v3.3, and from it.
+V3_3_RELEASES = ("3.3", "3.4", "3.5", "3.6", "3.7")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,20 @@ def liquidation_price(collaterals: Sequence[CollateralLeg], debt_usd: float, sym
     return max(price, 0.0)
 
 
+def bounded_liquidation_price(price_usd: float, health_factor: float) -> float:
+    """An upper bound on a collateral's liquidation price, from the Pool's own HF alone: price / HF.
+
+    With W = sum(value * threshold) and D the debt, HF = W / D. Moving one collateral alone from p
+    reaches HF = 1 at p * (1 - (W - D) / (its value * its threshold)), and its value * threshold is at
+    most W: so that price is at most p * D / W = p / HF whatever its threshold. For when the replica's
+    own figure cannot be trusted (it disagrees with the Pool): a hedge sized on it errs on the safe side.
+    NaN without debt.
+    """
+    if not math.isfinite(health_factor) or health_factor <= 0:
+        return math.nan
+    return price_usd / health_factor
+
+
 def distance_to_liquidation(price_usd: float, liq_price_usd: float) -> float:
     """Fractional fall from `price_usd` that reaches the liquidation price (0.25 = a 25 % fall)."""
     if not math.isfinite(liq_price_usd) or price_usd <= 0:
@@ -79,27 +99,54 @@ class LiquidationResult:
     debt_repaid_usd: float
     collateral_seized: float
     penalty_usd: float  # the value the borrower lost beyond the debt repaid
+    # From v3.3: debt left once all collateral is gone is burned into the reserve's deficit, not the
+    # borrower's any more (before, it stayed with the borrower as bad debt).
+    bad_debt_burned_usd: float = 0.0
 
 
 def liquidate(
-    collateral_amount: float, collateral_price_usd: float, debt_usd: float, health: float, bonus: float
+    collateral_amount: float,
+    collateral_price_usd: float,
+    debt_usd: float,
+    health: float,
+    bonus: float,
+    release: str = "3.0",
 ) -> LiquidationResult:
     """One maximal liquidation call on a one-collateral position, as a liquidator would make it.
 
     The liquidator repays up to the close factor of the debt and seizes collateral worth the repaid
     debt plus `bonus` (0.05 = 5 %); when the collateral cannot cover that, it takes all of it and
-    repays proportionally less.
+    repays proportionally less. Under Aave `release` "3.3" or later (v3.3's LiquidationLogic): the
+    whole debt may go when the collateral or the debt is under 2,000 USD (besides HF <= 0.95); a call
+    that takes part must leave 1,000 USD of collateral and of debt, so the liquidator covers less when
+    half would leave dust; and debt left with no collateral is burned, not left with the borrower.
     """
-    repay = debt_usd * close_factor(health)
+    v33 = release in V3_3_RELEASES
+    collateral_usd = collateral_amount * collateral_price_usd
+    factor = close_factor(health)
+    if v33 and (collateral_usd < MIN_BASE_MAX_CLOSE_FACTOR_USD or debt_usd < MIN_BASE_MAX_CLOSE_FACTOR_USD):
+        factor = MAX_CLOSE_FACTOR
+    repay = debt_usd * factor
     seize = repay * (1.0 + bonus) / collateral_price_usd
     if seize > collateral_amount:
         seize = collateral_amount
         repay = seize * collateral_price_usd / (1.0 + bonus)
+    partial = repay < debt_usd and seize < collateral_amount
+    if v33 and partial:
+        most = min(debt_usd - MIN_LEFTOVER_USD, (collateral_usd - MIN_LEFTOVER_USD) / (1.0 + bonus))
+        if repay > most:  # the Pool would refuse the call (MustNotLeaveDust): cover what leaves 1,000 of each
+            repay = max(0.0, most)
+            seize = repay * (1.0 + bonus) / collateral_price_usd
     penalty = seize * collateral_price_usd - repay
+    left_amount, left_debt = collateral_amount - seize, debt_usd - repay
+    burned = 0.0
+    if v33 and left_amount <= 0.0 and left_debt > 0.0:
+        burned, left_debt = left_debt, 0.0
     return LiquidationResult(
-        collateral_amount=collateral_amount - seize,
-        debt_usd=debt_usd - repay,
+        collateral_amount=left_amount,
+        debt_usd=left_debt,
         debt_repaid_usd=repay,
         collateral_seized=seize,
         penalty_usd=penalty,
+        bad_debt_burned_usd=burned,
     )

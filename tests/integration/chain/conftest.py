@@ -1,4 +1,5 @@
-"""One devnet (`hedgebot devnet up`: real anvil, real Aave V3) shared by the chain tests of a session."""
+"""One devnet per Aave version (`hedgebot devnet up --aave 3.6|3.0`: real anvil, real Aave) shared by the chain
+tests of a session: each test that takes `devnet` runs on both."""
 
 from __future__ import annotations
 
@@ -12,20 +13,22 @@ from typing import Any
 import pytest
 
 from bot.devnet.chain.anvil import free_port
+from bot.devnet.chain.artifacts import AAVE_VERSIONS
+from bot.devnet.chain.deploy import RESERVES
 from bot.devnet.chain.market import set_answer
 from bot.devnet.chain.rpc import DevRpc
 
-START_PRICES = {"WETH": 3000 * 10**8, "WBTC": 60000 * 10**8, "USDC": 1 * 10**8}
+START_PRICES = {r.symbol: round(r.price_usd * 10**8) for r in RESERVES}
 
 
-@pytest.fixture(scope="session")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="session", params=AAVE_VERSIONS, ids=[f"aave{v}" for v in AAVE_VERSIONS])
+def devnet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """devnet.json's content of a devnet started as a user would, stopped at the end of the session."""
     out = tmp_path_factory.mktemp("devnet") / "devnet.json"
     port = free_port()
     # No heartbeat blocks: the tests probe a price boundary at a fixed block and want no block in between.
     cmd = [sys.executable, "-m", "bot.cli", "devnet", "up", "--port", str(port), "--out", str(out), "--no-exchange",
-           "--heartbeat-s", "0", "--quiet"]  # fmt: skip
+           "--heartbeat-s", "0", "--quiet", "--aave", request.param]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until READY (or EOF if it failed)

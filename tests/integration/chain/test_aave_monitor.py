@@ -13,14 +13,13 @@ from bot.domain.lending import health
 from tests.integration.chain.helpers import (
     MAX_UINT,
     account_data,
-    liquidation_succeeds,
+    assert_liquidation_boundary,
     new_borrower,
     ready_liquidator,
     snapshot,
 )
 
 pytestmark = pytest.mark.integration
-WAD = 10**18
 
 
 def test_health_factor_equals_get_user_account_data_as_weth_falls(devnet: dict[str, Any], chain: DevRpc) -> None:
@@ -50,29 +49,10 @@ def test_demo_borrower_starts_at_hf_1_5(devnet: dict[str, Any], chain: DevRpc) -
     assert account.collaterals[0].liquidation_price_usd == pytest.approx(2000, rel=1e-6)
 
 
-def _assert_boundary(chain: DevRpc, devnet: dict[str, Any], user: str, symbol: str, liquidator: str) -> int:
-    """The predicted liquidation price of `symbol` is the on-chain crossing, to one oracle unit."""
-    snap = snapshot(devnet, [user])
-    block = snap.block_number
-    position = next(c for c in snap.accounts[0].collaterals if c.symbol == symbol)
-    liq = position.liquidation_price_raw
-    assert liq is not None and liq > 0
-    debt = snap.accounts[0].debts[0].symbol
-    # Move only the feed's storage: no block is mined, so no interest accrues between the probes.
-    set_answer(chain, devnet, symbol, liq, mine=False)
-    assert account_data(chain, devnet, user, block)[5] >= WAD
-    assert not liquidation_succeeds(chain, devnet, liquidator, symbol, debt, user, block)
-    set_answer(chain, devnet, symbol, liq - 1, mine=False)
-    assert account_data(chain, devnet, user, block)[5] < WAD
-    assert liquidation_succeeds(chain, devnet, liquidator, symbol, debt, user, block)
-    set_answer(chain, devnet, symbol, position.price_raw, mine=False)
-    return liq
-
-
 def test_liquidation_price_is_the_onchain_crossing_with_one_collateral(devnet: dict[str, Any], chain: DevRpc) -> None:
     user = new_borrower(chain, devnet, supply={"WETH": 3.7}, borrow={"USDC": 6_123.45})
     liquidator = ready_liquidator(chain, devnet, "USDC", 10_000)
-    liq = _assert_boundary(chain, devnet, user, "WETH", liquidator)
+    liq = assert_liquidation_boundary(chain, devnet, user, "WETH", liquidator)
     assert liq / 1e8 == pytest.approx(6_123.45 / (3.7 * 0.83), rel=1e-6)
 
 
@@ -81,8 +61,8 @@ def test_liquidation_prices_hold_with_two_collaterals(devnet: dict[str, Any], ch
     # crossing away from the float formula's; the replica must land on the chain's one.
     user = new_borrower(chain, devnet, supply={"WETH": 2.345678, "WBTC": 0.0876543}, borrow={"USDC": 7_777.77})
     liquidator = ready_liquidator(chain, devnet, "USDC", 20_000)
-    weth_liq = _assert_boundary(chain, devnet, user, "WETH", liquidator)
-    wbtc_liq = _assert_boundary(chain, devnet, user, "WBTC", liquidator)
+    weth_liq = assert_liquidation_boundary(chain, devnet, user, "WETH", liquidator)
+    wbtc_liq = assert_liquidation_boundary(chain, devnet, user, "WBTC", liquidator)
     legs = [
         health.CollateralLeg("WETH", 2.345678, 3000.0, 0.83),
         health.CollateralLeg("WBTC", 0.0876543, 60000.0, 0.78),

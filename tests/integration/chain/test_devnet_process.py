@@ -100,7 +100,10 @@ def test_devnet_up_writes_devnet_json_and_stops_on_sigterm(tmp_path: Path) -> No
     line = proc.stdout.readline()
     info = json.loads(out.read_text())
     assert line.strip() == f"READY {info['rpc_url']}"
-    assert set(info["reserves"]) == {"WETH", "WBTC", "USDC"} and info["reserves"]["USDC"]["decimals"] == 6
+    assert info["aave_version"] == "3.6"  # the default
+    assert set(info["reserves"]) == {"WETH", "WBTC", "USDC", "wstETH", "weETH"}
+    assert info["reserves"]["USDC"]["decimals"] == 6
+    assert info["emodes"]["1"]["collaterals"] == ["WETH", "wstETH", "weETH"]
     assert info["multicall3"] == "0xcA11bde05977b3631167028862bE2a173976CA11"
     assert all(key.startswith("0x") for key in (a["private_key"] for a in info["dev_accounts"]))
     assert [p.name for p in tmp_path.iterdir()] == ["devnet.json"]  # no temporary file left behind
