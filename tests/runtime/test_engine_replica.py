@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bot.commands.status_cmd import print_status
-from bot.domain.instruments import builtin_instrument
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
 from bot.journal.aio import AsyncJournal
@@ -19,6 +18,7 @@ from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
 from bot.runtime.feeds import LendingReading
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue
 from strategies.base import StrategyParams
 from tests.runtime.test_engine_funding import T0, Clock, Exchange, Hold, until
@@ -33,9 +33,27 @@ class Chain:
 
     async def read(self) -> LendingReading:
         if self.off:  # the lending feed's reading when the replica disagrees: the bound 3,000 / 1.65
-            view = LendingView("WETH", 2.0, 3_000.0, 6_000.0, 3_000.0, 1.65, 3_000.0 / 1.65, 0.825)
+            view = LendingView(
+                collateral_asset="WETH",
+                collateral_amount=2.0,
+                collateral_price_usd=3_000.0,
+                total_collateral_usd=6_000.0,
+                debt_usd=3_000.0,
+                health_factor=1.65,
+                liquidation_price_usd=3_000.0 / 1.65,
+                liquidation_threshold=0.825,
+            )
             return LendingReading(view, 1, self.clock(), matches_chain=False)
-        view = LendingView("WETH", 2.0, 3_000.0, 6_000.0, 3_000.0, 1.65, 1_818.0, 0.825)
+        view = LendingView(
+            collateral_asset="WETH",
+            collateral_amount=2.0,
+            collateral_price_usd=3_000.0,
+            total_collateral_usd=6_000.0,
+            debt_usd=3_000.0,
+            health_factor=1.65,
+            liquidation_price_usd=1_818.0,
+            liquidation_threshold=0.825,
+        )
         return LendingReading(view, 1, self.clock())
 
     async def next_block(self) -> int:

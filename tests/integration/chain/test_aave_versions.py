@@ -164,7 +164,7 @@ def test_prices_behind_capo_adapters_are_checked_for_freshness_underneath(
         rpc = RpcPool([devnet["rpc_url"]])
         try:
             monitor = AaveMonitor(rpc, devnet["pool_addresses_provider"], oracle_heartbeat_s=3600,
-                                  clock=lambda: stamped + hours_later * 3600)  # fmt: skip
+                                  clock=lambda: int((stamped + hours_later * 3600) * 1000))  # fmt: skip
             snap = await monitor.snapshot([devnet["accounts"]["borrower"]["address"]])
             return {p.symbol: p for p in snap.prices}
         finally:
