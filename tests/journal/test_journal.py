@@ -45,7 +45,7 @@ def test_an_older_journal_is_migrated_in_order_and_keeps_its_rows(tmp_path: Path
     )
     conn.close()
     with Journal.open(tmp_path / "j.sqlite", now_ms=2) as j:
-        assert j.schema_version() == LATEST_VERSION == 3
+        assert j.schema_version() == LATEST_VERSION == 4
         latest = j.latest_snapshot()
         assert latest is not None
         assert (latest.ts_ms, latest.hedge_contracts, latest.hedge_pnl_btc) == (7, -30, 0.0)
