@@ -86,7 +86,7 @@ class GuardianView:
 
     @property
     def reserve_usd(self) -> float:
-        return self.reserve / 10**self.decimals * self.price_usd
+        return float(self.reserve / 10**self.decimals * self.price_usd)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

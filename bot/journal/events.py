@@ -108,6 +108,8 @@ def events(
             data = dict(raw)
             if "request_json" in data:
                 data["request"] = json.loads(data.pop("request_json"))
+            if "kind" in data:  # a transaction's own kind (approve, repay, supply): "kind" is the event's
+                data["action"] = data.pop("kind")
             if "ack_json" in data:
                 ack = data.pop("ack_json")
                 data["ack"] = json.loads(ack) if ack else None

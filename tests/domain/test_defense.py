@@ -106,7 +106,9 @@ def test_supplying_a_reserve_the_borrower_keeps_off_collateral_cannot_help() -> 
     ltv=st.floats(0.5, 0.85),
     target=st.sampled_from([1.2, 1.35, 1.5, 2.0]),
 )
-def test_repay_amount_is_the_smallest_that_reaches_the_target(weth: float, price: float, ltv: float, target: float) -> None:
+def test_repay_amount_is_the_smallest_that_reaches_the_target(
+    weth: float, price: float, ltv: float, target: float
+) -> None:
     debt = weth * price * ltv
     rows = demo_rows(weth=weth, weth_price=price, debt_usdc=debt)
     target_wad = health_factor_wad(target)
