@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from bot.chain.calls import revert_reason
 from bot.clock import Clock, wall_ms
@@ -228,7 +229,7 @@ class Wallet:
             "type": 2,
             "chainId": self.chain_id,
             "nonce": nonce,
-            "to": call.to,
+            "to": to_checksum_address(call.to),
             "value": 0,
             "data": call.data,
             "gas": gas,
