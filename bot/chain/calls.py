@@ -27,6 +27,18 @@ AAVE_ERRORS = {
     "45": "HEALTH_FACTOR_NOT_BELOW_THRESHOLD",
     "51": "SUPPLY_CAP_EXCEEDED",
 }
+# From v3.2 they revert with custom errors instead: the same ones by selector.
+_CUSTOM_ERRORS = {
+    "InvalidAmount()": "INVALID_AMOUNT",
+    "ReserveInactive()": "RESERVE_INACTIVE",
+    "ReserveFrozen()": "RESERVE_FROZEN",
+    "ReservePaused()": "RESERVE_PAUSED",
+    "NoDebtOfSelectedType()": "NO_DEBT_OF_SELECTED_TYPE",
+    "CollateralCannotBeLiquidated()": "COLLATERAL_CANNOT_BE_LIQUIDATED",
+    "HealthFactorNotBelowThreshold()": "HEALTH_FACTOR_NOT_BELOW_THRESHOLD",
+    "SupplyCapExceeded()": "SUPPLY_CAP_EXCEEDED",
+}
+AAVE_CUSTOM_ERRORS = {"0x" + keccak(text=sig)[:4].hex(): name for sig, name in _CUSTOM_ERRORS.items()}
 
 
 def erc20_balance_of(owner: str) -> bytes:
@@ -104,6 +116,8 @@ def revert_reason(error: Any) -> str:
             length = int.from_bytes(raw[36:68], "big")
             text = raw[68 : 68 + length].decode(errors="replace")
             return f"{text} ({AAVE_ERRORS[text]})" if text in AAVE_ERRORS else text
+        if data[:10] in AAVE_CUSTOM_ERRORS:
+            return AAVE_CUSTOM_ERRORS[data[:10]]
         return f"{message} (data {data[:74]})"
     code = message.rsplit(":", 1)[-1].strip()
     return f"{message} ({AAVE_ERRORS[code]})" if code in AAVE_ERRORS else message

@@ -19,9 +19,10 @@ the chain, the guardian never loops resending.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -106,7 +107,7 @@ class Guardian:
         self.receipt_timeout_s = receipt_timeout_s
         self.hooks = hooks
         self.clock = clock
-        # The Pool's account math for its version; a v3.5+ Pool takes partial(account_data, rules=...).
+        # The Pool's account math: v3.0's unless the monitor tells the Pool's rules (see _account_math).
         self.account_math: AccountMath = account_data
         self.journal: AsyncJournal | None = None
         self.alert: AlertSink | None = None
@@ -294,9 +295,10 @@ class Guardian:
         rows = reads.account_rows(market, snap, health)
         if action.kind == "supply":
             rows = reads.with_spend_row(rows, asset.asset, facts)
-        target = self._target_wad(action.target_health_factor, rows, health)
+        math = self._account_math(market)
+        target = self._target_wad(action.target_health_factor, math(rows).health_factor_wad, health)
         reach = repay_to_reach if action.kind == "repay" else supply_to_reach
-        exact = reach(rows, asset.asset, target, account_math=self.account_math)
+        exact = reach(rows, asset.asset, target, account_math=math)
         result = replace(result, health_factor_before=health.health_factor)
         if exact == 0:
             return replace(result, status="not_needed", detail=f"HF {health.health_factor:.4f} is at the target")
@@ -398,11 +400,19 @@ class Guardian:
         largest = max(health.debts, key=lambda d: d.amount * d.price_usd)
         return reads.reserve_by_address(market, largest.address)
 
-    def _target_wad(self, target: float, rows: list[Any], health: AccountHealth) -> int:
-        """The target in the replica's terms: scaled by chain/replica when the two disagree (a Pool version
-        whose math the replica was not given), so the chain's HF is the one that reaches it."""
+    def _account_math(self, market: Market) -> AccountMath:
+        """The Pool's own account math: `aave_math.account_data` under the market's rules when the monitor
+        reads them (a v3.5+ Pool rounds differently from v3.0), else `self.account_math`."""
+        rules = getattr(market, "rules", None)
+        if rules is None:
+            return self.account_math
+        return functools.partial(cast(Any, account_data), rules=rules)
+
+    @staticmethod
+    def _target_wad(target: float, replica: int, health: AccountHealth) -> int:
+        """The target in the replica's terms: scaled by chain/replica when the two disagree (a Pool whose
+        math the replica was not given), so that it is the chain's HF that reaches the target."""
         wad = health_factor_wad(target)
-        replica = self.account_math(rows).health_factor_wad
         chain = health.health_factor_wad
         if replica == chain or chain == 0:
             return wad

@@ -196,8 +196,8 @@ class Liquidator:
         try:
             self.rpc.call("eth_call", tx, hex(block - 1))
         except RpcError as exc:
-            found = re.search(r"0x08c379a0[0-9a-fA-F]+", str(exc))
-            return revert_reason({"data": found.group(0)}) if found else str(exc)[-200:]
+            found = re.search(r"'data': '(0x[0-9a-fA-F]+)'", str(exc))
+            return revert_reason({"data": found.group(1)}) if found else str(exc)[-200:]
         return "reverted within its block (an earlier transaction of the same block lifted the HF)"
 
     def check_once(self, block: int | None = None) -> list[LiquidationAttempt]:

@@ -33,6 +33,8 @@ def test_a_revert_says_the_aave_code_and_its_name() -> None:
     assert revert_reason({"message": "execution reverted: 39"}) == "execution reverted: 39 (NO_DEBT_OF_SELECTED_TYPE)"
     assert revert_reason({"message": "execution reverted", "data": "0x12345678"}).startswith("execution reverted (data")
     assert revert_reason("boom") == "boom"
+    # v3.2+: custom errors.
+    assert revert_reason({"message": "execution reverted", "data": "0x930bb771"}) == "HEALTH_FACTOR_NOT_BELOW_THRESHOLD"
 
 
 def test_the_allowance_key_is_the_solidity_mapping_slot() -> None:
