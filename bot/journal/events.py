@@ -60,8 +60,7 @@ def _funding(r: Mapping[str, Any]) -> str:
 
 
 def _transaction(r: Mapping[str, Any]) -> str:
-    amount = f"{r['amount']} (~{_num(r['amount_usd'], ',.2f')} USD)" if r["kind"] != "approve" else r["amount"]
-    what = f"{r['kind']} {amount} {r['asset_symbol']}"
+    what = f"{r['kind']} {r['amount']} units of {r['asset_symbol']} (~{_num(r['amount_usd'], ',.2f')} USD)"
     if r["kind"] != "approve":
         what += f" for {r['borrower']}"
     hf = ""

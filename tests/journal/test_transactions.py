@@ -84,7 +84,7 @@ def test_hedgebot_journal_shows_each_transaction_with_its_hash(journal: Journal,
     found = [e for e in events(journal) if e.kind == "transaction"]
     assert [e.data["action"] for e in found] == ["repay", "repay"]
     assert found[0].text == (
-        f"repay 2463012345 (~2,463.01 USD) USDC for {INTENT.borrower} [confirmed] 0x{'e' * 64} nonce 7, "
+        f"repay 2463012345 units of USDC (~2,463.01 USD) for {INTENT.borrower} [confirmed] 0x{'e' * 64} nonce 7, "
         "HF 1.125 -> 1.350"
     )
     assert found[1].text.endswith("[simulated]: dry-run")
