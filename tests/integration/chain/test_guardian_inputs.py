@@ -4,7 +4,9 @@ borrower's own key (allowed, with a warning), an asset the Pool does not list (`
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,13 +15,14 @@ import pytest
 from eth_account import Account
 from structlog.testing import capture_logs
 
+from bot.devnet.chain.market import dev_accounts
 from bot.devnet.chain.positions import PositionSpec, fund, open_positions, units
 from bot.devnet.chain.rpc import DevRpc
 from bot.devnet.exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeServer
 from bot.domain.alerts import Alert, AlertKind, Severity
 from bot.domain.defense import DefensePolicy, GuardianView
 from bot.errors import ConfigError
-from tests.integration.chain.guardians import close, guardian_wallet, make_guardian, started
+from tests.integration.chain.guardians import close, guardian_wallet, make_guardian, started, usdc_balance
 from tests.integration.chain.helpers import new_borrower
 
 pytestmark = pytest.mark.integration
@@ -115,3 +118,16 @@ async def test_hedgebot_run_exits_2_naming_an_unlisted_asset(
     assert wallet.key not in err.decode()
     assert lines[-1].startswith("hedgebot: error: could not start: HEDGEBOT_DEFENSE__ASSET=DAI")
     assert "does not list DAI; it lists WETH, WBTC, USDC" in lines[-1]
+
+
+def test_devnet_guardian_funds_a_wallet_and_prints_its_key(
+    devnet: dict[str, Any], chain: DevRpc, tmp_path: Path
+) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_text(json.dumps(devnet))
+    cmd = [sys.executable, "-m", "bot.cli", "devnet", "guardian", "--devnet", str(path), "--amount", "1234"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
+    account = dev_accounts()[5]
+    assert out[0].startswith(f"# guardian {account['address']} holds ")
+    assert out[1] == f"export HEDGEBOT_DEFENSE__PRIVATE_KEY={account['private_key']}"
+    assert usdc_balance(chain, devnet, account["address"]) >= 1234 * 10**6
