@@ -41,11 +41,9 @@ from bot.domain.defense import (
     DefenseStatus,
     GuardianView,
     defense_status,
-    health_factor_wad,
+    exact_spend,
     next_defense_usd,
     plan_defense,
-    repay_to_reach,
-    supply_to_reach,
 )
 from bot.domain.lending.aave_math import account_data
 from bot.domain.lending.account import AccountHealth, health_factor_float
@@ -295,17 +293,22 @@ class Guardian:
         rows = reads.account_rows(market, snap, health)
         if action.kind == "supply":
             rows = reads.with_spend_row(rows, asset.asset, facts)
-        math = self._account_math(market)
-        target = self._target_wad(action.target_health_factor, math(rows).health_factor_wad, health)
-        reach = repay_to_reach if action.kind == "repay" else supply_to_reach
-        exact = reach(rows, asset.asset, target, account_math=math)
         result = replace(result, health_factor_before=health.health_factor)
-        if exact == 0:
-            return replace(result, status="not_needed", detail=f"HF {health.health_factor:.4f} is at the target")
         spent = await journal.defense_spent_usd(self.clock() - DAY_MS, self.mode)
         price = reads.price_usd(snap, asset.asset)
         left_today = _units(max(0.0, self.policy.max_usd_per_day - spent), price, asset.decimals)
-        amount = min(action.amount if exact is None else exact, action.amount, facts.reserve, left_today)
+        spend = exact_spend(
+            action.kind,
+            rows,
+            asset.asset,
+            action.target_health_factor,
+            [action.amount, facts.reserve, left_today],
+            chain_health_factor_wad=health.health_factor_wad,
+            account_math=self._account_math(market),
+        )
+        if spend.exact == 0:
+            return replace(result, status="not_needed", detail=f"HF {health.health_factor:.4f} is at the target")
+        amount = spend.amount
         amount_usd = amount / 10**asset.decimals * price
         result = replace(result, amount=amount, amount_usd=amount_usd)
         intent = TxIntent(
@@ -325,12 +328,13 @@ class Guardian:
             nonce=None,
             health_factor_before=health.health_factor,
         )
-        if exact is None:
-            return await self._refused(intent, f"no amount of {asset.symbol} reaches HF {target / 1e18}", result)
+        if spend.exact is None:
+            why = f"no amount of {asset.symbol} reaches HF {action.target_health_factor}"
+            return await self._refused(intent, why, result)
         if amount <= 0:
             why = f"nothing to spend: reserve {facts.reserve}, left today {left_today}, allowed {action.amount}"
             return await self._refused(intent, why, result)
-        note = "" if amount >= exact else f"capped below the exact {exact}: the target will not be reached"
+        note = f"capped below the exact {spend.exact}: the target will not be reached" if spend.capped else ""
         spender = Spender(wallet, market.pool)
         try:
             simulated = await spender.simulate(intent)
@@ -343,8 +347,15 @@ class Guardian:
 
         sent: list[str] = []
         failed = f"defense-failed-{intent.defense_id}"
+
+        def on_sent(tx_hash: str) -> None:
+            sent.append(tx_hash)
+            if len(sent) == 1 + simulated.approve_needed:  # the repay or supply, not its approval
+                what = f"{action.kind} {amount_usd:,.2f} USD of {asset.symbol} for {self.borrower}"
+                self._notify(f"defense-sent-{intent.defense_id}", Severity.WARNING, f"defense sent: {what} ({tx_hash})")
+
         try:
-            receipt = await spender.send(intent, simulated, sent.append)
+            receipt = await spender.send(intent, simulated, on_sent)
         except TxReverted as exc:
             self._notify(failed, Severity.CRITICAL, f"defense failed: {exc}")
             return replace(result, status="reverted", tx_hashes=tuple(sent), detail=str(exc))
@@ -354,11 +365,6 @@ class Guardian:
         except TxFailed as exc:  # the simulation at signing, the gas cap, a node refusing it
             self._notify(failed, Severity.CRITICAL, f"defense not sent: {exc}")
             return replace(result, tx_hashes=tuple(sent), detail=str(exc))
-        self._notify(
-            f"defense-sent-{intent.defense_id}",
-            Severity.WARNING,
-            f"defense sent: {action.kind} {amount_usd:,.2f} USD of {asset.symbol} for {self.borrower} ({sent[-1]})",
-        )
         data = await wallet.rpc.eth_call(market.pool, pool_user_account_data(self.borrower), receipt.block_number)
         hf_after = health_factor_float(health_factor_of(data))
         await journal.set_tx_state(
@@ -407,16 +413,6 @@ class Guardian:
         if rules is None:
             return self.account_math
         return functools.partial(cast(Any, account_data), rules=rules)
-
-    @staticmethod
-    def _target_wad(target: float, replica: int, health: AccountHealth) -> int:
-        """The target in the replica's terms: scaled by chain/replica when the two disagree (a Pool whose
-        math the replica was not given), so that it is the chain's HF that reaches the target."""
-        wad = health_factor_wad(target)
-        chain = health.health_factor_wad
-        if replica == chain or chain == 0:
-            return wad
-        return -(-wad * replica // chain)
 
     async def _gas_problem(self, gas_wei: int) -> str | None:
         wallet, _ = self._need()

@@ -213,6 +213,44 @@ def supply_to_reach(
     return _smallest(lambda x: hf_after(x) >= target_health_factor_wad, hi) + POOL_ROUNDING_UNITS
 
 
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """What a defense spends at signing: the exact need, and what is spent after the caps."""
+
+    exact: int | None  # the smallest amount reaching the target; 0: at it already; None: out of reach
+    amount: int  # min(exact, every cap); the caps alone when the target is out of reach
+    capped: bool  # the amount falls short of the exact need: the target will not be reached
+
+
+def exact_spend(
+    kind: DefenseKind,
+    reserves: Sequence[ReserveBalance],
+    asset: str,
+    target_health_factor: float,
+    caps: Sequence[int],
+    *,
+    chain_health_factor_wad: int | None = None,
+    account_math: AccountMath = account_data,
+    margin_ppm: int = DEFAULT_MARGIN_PPM,
+) -> Spend:
+    """The amount of `asset` a `kind` defense spends now to reach the target, within `caps`.
+
+    When the chain's HF (`chain_health_factor_wad`) differs from the replica's (a Pool whose version the
+    replica was not told), the target is scaled by replica/chain, so that the chain's HF reaches it.
+    """
+    target = health_factor_wad(target_health_factor)
+    replica = account_math(reserves).health_factor_wad
+    if chain_health_factor_wad and replica != chain_health_factor_wad:
+        target = -(-target * replica // chain_health_factor_wad)
+    reach = repay_to_reach if kind == "repay" else supply_to_reach
+    exact = reach(reserves, asset, target, account_math=account_math, margin_ppm=margin_ppm)
+    limit = min(caps) if caps else 0
+    if exact is None:
+        return Spend(None, max(limit, 0), True)
+    amount = max(min(exact, limit), 0)
+    return Spend(exact, amount, amount < exact)
+
+
 def price_at_health_factor(
     reserves: Sequence[ReserveBalance],
     collateral: str,

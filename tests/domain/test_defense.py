@@ -13,8 +13,10 @@ from bot.domain.defense import (
     POOL_ROUNDING_UNITS,
     DefensePolicy,
     GuardianView,
+    Spend,
     defense_status,
     defense_trigger_price,
+    exact_spend,
     health_factor_wad,
     next_defense_usd,
     plan_defense,
@@ -212,3 +214,23 @@ def test_status_says_where_the_next_defense_fires_and_what_it_needs() -> None:
     assert status.reserve_usd == pytest.approx(1_000.0)
     assert not status.reserve_covers_next
     assert next_defense_usd(DefensePolicy(action="supply"), 16_600.0, 0.8) == pytest.approx(0.2 * 16_600 / 0.8)
+
+
+def test_exact_spend_is_the_exact_need_within_the_caps() -> None:
+    rows = demo_rows(weth_price=2_250.0)
+    need = repay_to_reach(rows, "USDC", TARGET)
+    assert need is not None
+    assert exact_spend("repay", rows, "USDC", 1.35, [10**12]) == Spend(need, need, False)
+    assert exact_spend("repay", rows, "USDC", 1.35, [need - 5, 10**12]) == Spend(need, need - 5, True)
+    assert exact_spend("repay", demo_rows(), "USDC", 1.35, [10**12]).exact == 0
+
+
+def test_exact_spend_follows_the_chain_when_the_replica_disagrees() -> None:
+    # A Pool whose HF reads 1 % lower than the replica (another version's rounding, say): the amount aims
+    # so that the chain's HF, not the replica's, reaches the target.
+    rows = demo_rows(weth_price=2_250.0)
+    chain_hf = hf(rows) * 99 // 100
+    spend = exact_spend("repay", rows, "USDC", 1.35, [10**12], chain_health_factor_wad=chain_hf)
+    plain = exact_spend("repay", rows, "USDC", 1.35, [10**12])
+    assert spend.exact is not None and plain.exact is not None and spend.exact > plain.exact
+    assert hf(with_debt(rows, "USDC", -spend.amount)) * 99 // 100 >= TARGET
