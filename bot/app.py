@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.chain.guardian import Guardian
 from bot.clock import wall_ms
 from bot.config import Mode, Settings
 from bot.domain.alerts import Alert, AlertKind, Severity
@@ -136,6 +137,7 @@ class Parts:
     config: EngineConfig
     alert_rules: AlertRules
     warmup_days: float
+    guardian: Guardian | None  # on-chain defense; None without HEDGEBOT_DEFENSE__PRIVATE_KEY
 
 
 def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Parts:
@@ -171,6 +173,7 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
         config=EngineConfig.from_settings(settings, keep_stops_on_exit),
         alert_rules=rules_from_settings(settings.alerts),
         warmup_days=settings.strategy.warmup_days,
+        guardian=Guardian.from_settings(settings, mode, monitor),
     )
 
 
@@ -204,6 +207,7 @@ def prepare(settings: Settings, cli_mode: Mode | None, log_stream: TextIO | None
 class Bot:
     engine: Engine
     status_server: StatusServer | None
+    guardian: Guardian | None = None  # started; the engine's decision step hands it its defenses
 
 
 @asynccontextmanager
@@ -229,6 +233,15 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         if parts.server is not None:
             await parts.server.start()
             stack.push_async_callback(parts.server.stop)
+        if parts.guardian is not None:
+            # Exit 2 for an asset the Pool does not list; no reserve or no gas is said and alerted, and
+            # the bot hedges on without a defense.
+            await parts.guardian.start(journal, parts.alerter.notify)
+        else:
+            log.warning(
+                "no HEDGEBOT_DEFENSE__PRIVATE_KEY: no on-chain defense (the hedge offsets losses, it cannot stop a "
+                "liquidation; see the README's Guardian section)"
+            )
         engine = Engine(
             strategy=parts.strategy,
             venue=venue,
@@ -259,7 +272,7 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             instrument=venue.instrument.venue_symbol,
             account=parts.lending.account,
         )
-        yield Bot(engine, parts.server)
+        yield Bot(engine, parts.server, parts.guardian)
 
 
 def install_signal_handlers(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, get_origin
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -146,6 +146,38 @@ class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="lowest level printed")
 
 
+class DefenseSettings(_Section):
+    private_key: SecretStr | None = Field(
+        None,
+        description="the guardian wallet's private key (0x hex): it repays or supplies for the borrower from its "
+        "own reserve; unset: no on-chain defense",
+    )
+    action: Literal["repay", "supply"] = Field(
+        "repay", description="repay the borrower's debt, or supply collateral on its behalf"
+    )
+    asset: str | None = Field(
+        None,
+        description="symbol of the reserve the guardian spends (e.g. USDC); default: the account's largest debt "
+        "(repay) or the hedged collateral (supply)",
+    )
+    trigger_health_factor: float = Field(1.15, gt=1, description="defend when the health factor falls below this")
+    target_health_factor: float = Field(1.35, gt=1, description="a defense brings the health factor back to this")
+    max_usd_per_day: float = Field(
+        10_000.0, gt=0, description="most the guardian spends on defenses in any 24 hours (USD)"
+    )
+    max_gas_gwei: float = Field(
+        100.0, gt=0, description="highest fee per gas a defense transaction may pay (gwei, EIP-1559 max fee)"
+    )
+
+    @field_validator("target_health_factor")
+    @classmethod
+    def _target_above_trigger(cls, value: float, info: ValidationInfo) -> float:
+        trigger = info.data.get("trigger_health_factor")
+        if trigger is not None and value <= trigger:
+            raise ValueError(f"above the trigger health factor ({trigger})")
+        return value
+
+
 class _TomlBelowEnvironment(TomlConfigSettingsSource):
     """The TOML file, minus every mapping the environment sets whole.
 
@@ -208,6 +240,7 @@ class Settings(BaseSettings):
     paper: PaperSettings = Field(default_factory=PaperSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    defense: DefenseSettings = Field(default_factory=DefenseSettings)
 
     @field_validator("live_confirm")
     @classmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from pydantic import BaseModel, SecretStr
 
 from bot import log as bot_log
@@ -31,6 +32,8 @@ BASE: dict[str, Any] = {
     "chain.pool_addresses_provider": "0x" + "1" * 40,
     "chain.accounts": ["0x" + "2" * 40],
 }
+GUARDIAN_KEY = "0x" + "4c" * 32
+GUARDIAN = {"defense.private_key": SecretStr(GUARDIAN_KEY)}
 KEYS: dict[str, Any] = {"exchange.api_key": SecretStr("base-api-key"), "exchange.api_secret": SecretStr("base-secret")}
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -73,6 +76,11 @@ def _journal_path(b: Built) -> Any:
     kill_file = b.parts.kill.kill_file
     assert kill_file is not None
     return same(b.parts.journal_path, kill_file.with_suffix(""))
+
+
+def _guardian(b: Built) -> Any:
+    assert b.parts.guardian is not None
+    return b.parts.guardian
 
 
 def _senders(b: Built, kind: type[Any]) -> list[Any]:
@@ -171,6 +179,17 @@ REACHES: dict[str, Reach] = {
     "alerts.health_levels": Reach([1.4, 1.2], lambda b: list(b.parts.alert_rules.health_levels)),
     "alerts.health_hysteresis": Reach(0.05, lambda b: b.parts.alert_rules.hysteresis),
     "alerts.min_interval_s": Reach(90.0, lambda b: b.parts.alerter.min_interval_s),
+    "defense.private_key": Reach(
+        SecretStr("0x" + "5d" * 32),
+        lambda b: b.parts.guardian.address if b.parts.guardian else None,
+        Account.from_key("0x" + "5d" * 32).address,
+    ),
+    "defense.action": Reach("supply", lambda b: _guardian(b).policy.action, needs=GUARDIAN),
+    "defense.asset": Reach("WBTC", lambda b: _guardian(b).policy.asset, needs=GUARDIAN),
+    "defense.trigger_health_factor": Reach(1.2, lambda b: _guardian(b).policy.trigger_health_factor, needs=GUARDIAN),
+    "defense.target_health_factor": Reach(1.5, lambda b: _guardian(b).policy.target_health_factor, needs=GUARDIAN),
+    "defense.max_usd_per_day": Reach(2_500.0, lambda b: _guardian(b).policy.max_usd_per_day, needs=GUARDIAN),
+    "defense.max_gas_gwei": Reach(42.0, lambda b: _guardian(b).max_fee_per_gas, 42 * 10**9, needs=GUARDIAN),
     "log.format": Reach("json", _log_format),
     "log.level": Reach("error", _log_level),
 }

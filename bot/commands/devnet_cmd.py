@@ -9,12 +9,14 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import devnet_chain, devnet_env, devnet_exchange
+from bot.commands import devnet_chain, devnet_env, devnet_exchange, devnet_guardian, devnet_liquidator
 
 DEVNET_PARTS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     devnet_chain.register,
     devnet_exchange.register,
     devnet_env.register,
+    devnet_guardian.register,
+    devnet_liquidator.register,
 ]
 
 

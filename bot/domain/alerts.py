@@ -17,6 +17,7 @@ class AlertKind(StrEnum):
     HEDGE = "hedge"
     FEED = "feed"
     ERROR = "error"
+    DEFENSE = "defense"  # the guardian's on-chain defenses: sent, confirmed, failed; its reserve
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,9 @@ from bot.journal.journal import (
     SavedStrategyState,
     SnapshotSummary,
     Synchronous,
+    TxIntent,
+    TxRecord,
+    TxState,
 )
 from bot.journal.records import ControlState
 
@@ -118,3 +121,42 @@ class AsyncJournal:
 
     async def latest_decision(self) -> DecisionRecord | None:
         return await self.call(Journal.latest_decision)
+
+    async def record_tx_intent(
+        self, intent: TxIntent, ts_ms: int, state: TxState = TxState.INTENT, detail: str = ""
+    ) -> int:
+        return await self.call(Journal.record_tx_intent, intent, ts_ms, state, detail)
+
+    async def record_tx_signed(self, tx_id: int, tx_hash: str, ts_ms: int) -> None:
+        await self.call(Journal.record_tx_signed, tx_id, tx_hash, ts_ms)
+
+    async def set_tx_state(
+        self,
+        tx_id: int,
+        state: TxState,
+        ts_ms: int,
+        detail: str = "",
+        *,
+        block_number: int | None = None,
+        gas_used: int | None = None,
+        health_factor_after: float | None = None,
+    ) -> None:
+        await self.call(
+            Journal.set_tx_state,
+            tx_id,
+            state,
+            ts_ms,
+            detail,
+            block_number=block_number,
+            gas_used=gas_used,
+            health_factor_after=health_factor_after,
+        )
+
+    async def unresolved_transactions(self) -> list[TxRecord]:
+        return await self.call(Journal.unresolved_transactions)
+
+    async def transactions(self, since_ms: int = 0, states: Sequence[TxState] = ()) -> list[TxRecord]:
+        return await self.call(Journal.transactions, since_ms, states)
+
+    async def defense_spent_usd(self, since_ms: int, mode: str) -> float:
+        return await self.call(Journal.defense_spent_usd, since_ms, mode)

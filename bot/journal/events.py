@@ -9,8 +9,9 @@ from typing import Any
 
 from bot.journal.journal import Journal
 
-KINDS = ("snapshot", "decision", "order", "fill", "funding", "alert")
-DEFAULT_KINDS = ("decision", "order", "fill", "funding", "alert")  # snapshots come every block: opt in
+KINDS = ("snapshot", "decision", "order", "fill", "funding", "transaction", "alert")
+# Snapshots come every block: opt in. Transactions are the guardian's on-chain defenses.
+DEFAULT_KINDS = ("decision", "order", "fill", "funding", "transaction", "alert")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,19 @@ def _funding(r: Mapping[str, Any]) -> str:
     return f"{verb} {abs(r['amount_btc']):.8f} BTC at rate {r['rate_8h']:.6f} on {r['contracts']} contracts"
 
 
+def _transaction(r: Mapping[str, Any]) -> str:
+    what = f"{r['kind']} {r['amount']} units of {r['asset_symbol']} (~{_num(r['amount_usd'], ',.2f')} USD)"
+    if r["kind"] != "approve":
+        what += f" for {r['borrower']}"
+    hf = ""
+    if r["health_factor_after"] is not None:
+        hf = f", HF {_num(r['health_factor_before'], '.3f')} -> {r['health_factor_after']:.3f}"
+    tx = f" {r['tx_hash']}" if r["tx_hash"] else ""
+    nonce = f" nonce {r['nonce']}" if r["nonce"] is not None else ""
+    detail = f": {r['detail']}" if r["detail"] else ""
+    return f"{what} [{r['state']}]{tx}{nonce}{hf}{detail}"
+
+
 def _alert(r: Mapping[str, Any]) -> str:
     return f"[{r['severity']}] {r['message']} ({r['outcome']})"
 
@@ -69,6 +83,7 @@ _QUERIES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], str]]] = {
     "order": ("SELECT * FROM orders", "created_ms", _order),
     "fill": ("SELECT * FROM fills", "ts_ms", _fill),
     "funding": ("SELECT * FROM funding", "ts_ms", _funding),
+    "transaction": ("SELECT * FROM transactions", "created_ms", _transaction),
     "alert": ("SELECT * FROM alerts", "ts_ms", _alert),
 }
 
@@ -78,6 +93,8 @@ def events(
 ) -> list[JournalEvent]:
     """Events at or after `since_ms`, oldest first; with `limit`, only the newest `limit` of them."""
     found: list[JournalEvent] = []
+    if journal.schema_version() < 4:  # a journal from before the guardian, opened read-only
+        kinds = [k for k in kinds if k != "transaction"]
     for kind in kinds:
         sql, ts_col, text = _QUERIES[kind]
         query = f"{sql} WHERE {ts_col} >= ? ORDER BY {ts_col} DESC, rowid DESC"
@@ -90,6 +107,8 @@ def events(
             data = dict(raw)
             if "request_json" in data:
                 data["request"] = json.loads(data.pop("request_json"))
+            if "kind" in data:  # a transaction's own kind (approve, repay, supply): "kind" is the event's
+                data["action"] = data.pop("kind")
             if "ack_json" in data:
                 ack = data.pop("ack_json")
                 data["ack"] = json.loads(ack) if ack else None

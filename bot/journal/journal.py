@@ -30,6 +30,7 @@ from bot.journal.codec import state_from_dict as _state_from_dict
 from bot.journal.records import (
     ORDER_COLUMNS,
     SNAPSHOT_COLUMNS,
+    TX_INTENT_COLUMNS,
     ControlRequest,
     ControlState,
     DecisionRecord,
@@ -39,8 +40,12 @@ from bot.journal.records import (
     OrderState,
     SavedStrategyState,
     SnapshotSummary,
+    TxIntent,
+    TxRecord,
+    TxState,
     nan_if_null,
     order_record_from_row,
+    tx_record_from_row,
 )
 from bot.journal.schema import LATEST_VERSION, JournalError, configure, current_version, migrate
 
@@ -57,6 +62,9 @@ __all__ = [
     "OrderState",
     "SavedStrategyState",
     "SnapshotSummary",
+    "TxIntent",
+    "TxRecord",
+    "TxState",
 ]
 
 
@@ -279,6 +287,47 @@ class Journal:
                 (ts_ms, action, source, reason[:500]),
             )
 
+    def record_tx_intent(self, intent: TxIntent, ts_ms: int, state: TxState = TxState.INTENT, detail: str = "") -> int:
+        """Journal a transaction before it is signed (or a dry-run's would-send, or a refusal); its row id."""
+        values = [getattr(intent, c) for c in TX_INTENT_COLUMNS]
+        values[TX_INTENT_COLUMNS.index("amount")] = str(intent.amount)
+        columns = ", ".join((*TX_INTENT_COLUMNS, "created_ms", "updated_ms", "state", "detail"))
+        marks = ", ".join("?" for _ in range(len(TX_INTENT_COLUMNS) + 4))
+        with self._tx() as conn:
+            cur = conn.execute(
+                f"INSERT INTO transactions ({columns}) VALUES ({marks})",
+                (*values, ts_ms, ts_ms, state.value, detail[:1000]),
+            )
+            return int(cur.lastrowid or 0)
+
+    def record_tx_signed(self, tx_id: int, tx_hash: str, ts_ms: int) -> None:
+        """Journal a signed transaction's hash: call before broadcasting it."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE transactions SET tx_hash = ?, state = 'signed', updated_ms = ? WHERE id = ?",
+                (tx_hash, ts_ms, tx_id),
+            )
+
+    def set_tx_state(
+        self,
+        tx_id: int,
+        state: TxState,
+        ts_ms: int,
+        detail: str = "",
+        *,
+        block_number: int | None = None,
+        gas_used: int | None = None,
+        health_factor_after: float | None = None,
+    ) -> None:
+        """Move a transaction on (sent, confirmed, reverted...); figures given are kept, others left as they are."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE transactions SET state = ?, updated_ms = ?, detail = CASE WHEN ? = '' THEN detail ELSE ? END, "
+                "block_number = COALESCE(?, block_number), gas_used = COALESCE(?, gas_used), "
+                "health_factor_after = COALESCE(?, health_factor_after) WHERE id = ?",
+                (state.value, ts_ms, detail, detail[:1000], block_number, gas_used, health_factor_after, tx_id),
+            )
+
     # --- reads ------------------------------------------------------------------------------------
 
     def health_alert_keys(self) -> list[str]:
@@ -378,6 +427,40 @@ class Journal:
         return DecisionRecord(
             r["seq"], r["ts_ms"], r["strategy"], plan_from_dict(json.loads(r["plan_json"])), r["snapshot_id"]
         )
+
+    def transaction(self, tx_id: int) -> TxRecord | None:
+        rows = self._query("SELECT * FROM transactions WHERE id = ?", (tx_id,))
+        return tx_record_from_row(rows[0]) if rows else None
+
+    def transactions(self, since_ms: int = 0, states: Sequence[TxState] = ()) -> list[TxRecord]:
+        """The guardian's transactions created since `since_ms`, in the given states (all if none), oldest first."""
+        if self.schema_version() < 4:  # a journal from before the guardian, opened read-only
+            return []
+        sql = "SELECT * FROM transactions WHERE created_ms >= ?"
+        params: list[Any] = [since_ms]
+        if states:
+            sql += f" AND state IN ({', '.join('?' for _ in states)})"
+            params += [s.value for s in states]
+        return [tx_record_from_row(r) for r in self._query(sql + " ORDER BY id", params)]
+
+    def unresolved_transactions(self) -> list[TxRecord]:
+        """Transactions that may be on their way (intent, signed, sent), oldest first: look each up before sending."""
+        return self.transactions(states=[s for s in TxState if s.unresolved])
+
+    def defense_spent_usd(self, since_ms: int, mode: str) -> float:
+        """USD of repays and supplies in `mode` since `since_ms` that spent (or may have spent) the reserve.
+
+        In dry-run the would-sends count, so a dry-run's daily limit behaves as the live one would.
+        """
+        if self.schema_version() < 4:
+            return 0.0
+        states = ("simulated",) if mode == "dry-run" else ("intent", "signed", "sent", "confirmed")
+        rows = self._query(
+            "SELECT COALESCE(SUM(amount_usd), 0.0) AS s FROM transactions WHERE created_ms >= ? AND mode = ? "
+            f"AND kind IN ('repay', 'supply') AND state IN ({', '.join('?' for _ in states)})",
+            (since_ms, mode, *states),
+        )
+        return float(rows[0]["s"])
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Raw read access for the journal's readers (bot/journal/events.py)."""

@@ -161,3 +161,82 @@ class ControlState:
 
     killed: ControlRequest | None = None
     paused: ControlRequest | None = None
+
+
+class TxState(StrEnum):
+    """Where one of the guardian's transactions is. Written before each step, so a crash leaves the truth."""
+
+    INTENT = "intent"  # about to be signed; nothing can have left
+    SIGNED = "signed"  # signed, hash known, about to be broadcast: may or may not have left
+    SENT = "sent"  # a node accepted it; waiting for the receipt
+    CONFIRMED = "confirmed"  # mined, status 1
+    REVERTED = "reverted"  # mined, status 0: an alert and a re-plan, never a resend
+    NOT_SENT = "not_sent"  # looked up after a crash: never reached the chain (its nonce is unused)
+    DROPPED = "dropped"  # looked up after a crash: its nonce was used by another transaction
+    REFUSED = "refused"  # never signed: the simulation reverted, or the gas price was above the cap
+    SIMULATED = "simulated"  # dry-run: what would have been sent, simulated with eth_call, never signed
+
+    @property
+    def unresolved(self) -> bool:
+        """It may be on its way: look it up before sending anything else."""
+        return self in (TxState.INTENT, TxState.SIGNED, TxState.SENT)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TxIntent:
+    """A transaction the guardian is about to sign (or, in dry-run, would send)."""
+
+    defense_id: str  # groups an approve with the repay or supply it allows
+    mode: str
+    kind: str  # "approve", "repay", "supply"
+    chain_id: int
+    sender: str
+    to_address: str
+    borrower: str
+    asset_symbol: str
+    asset: str
+    amount: int  # the token's smallest unit
+    amount_usd: float
+    target_health_factor: float | None
+    reason: str
+    nonce: int | None
+    health_factor_before: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TxRecord:
+    """A journaled transaction of the guardian, as it stands."""
+
+    id: int
+    intent: TxIntent
+    state: TxState
+    tx_hash: str | None
+    block_number: int | None
+    gas_used: int | None
+    health_factor_after: float | None
+    detail: str
+    created_ms: int
+    updated_ms: int
+
+
+TX_INTENT_COLUMNS = (
+    "defense_id", "mode", "kind", "chain_id", "sender", "to_address", "borrower", "asset_symbol", "asset", "amount",
+    "amount_usd", "target_health_factor", "reason", "nonce", "health_factor_before",
+)  # fmt: skip
+
+
+def tx_record_from_row(row: sqlite3.Row) -> TxRecord:
+    values = {c: row[c] for c in TX_INTENT_COLUMNS}
+    values["amount"] = int(values["amount"])
+    return TxRecord(
+        id=row["id"],
+        intent=TxIntent(**values),
+        state=TxState(row["state"]),
+        tx_hash=row["tx_hash"],
+        block_number=row["block_number"],
+        gas_used=row["gas_used"],
+        health_factor_after=row["health_factor_after"],
+        detail=row["detail"],
+        created_ms=row["created_ms"],
+        updated_ms=row["updated_ms"],
+    )

@@ -141,6 +141,47 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "transactions: the guardian's on-chain defenses, journaled before signing and before broadcast",
+        """
+        -- One row per transaction (an approve and its repay are two rows of one defense_id). The intent
+        -- is written before signing and the hash before broadcast, so after a crash every transaction
+        -- that may have left is looked up by its hash and its nonce, never sent again.
+        -- Amounts are the token's smallest unit as decimal text: they can exceed SQLite's 64-bit integers.
+        CREATE TABLE transactions (
+            id INTEGER PRIMARY KEY,
+            defense_id TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            mode TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('approve', 'repay', 'supply')),
+            chain_id INTEGER NOT NULL,
+            sender TEXT NOT NULL,
+            to_address TEXT NOT NULL,
+            borrower TEXT NOT NULL,
+            asset_symbol TEXT NOT NULL,
+            asset TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            amount_usd REAL NOT NULL,
+            target_health_factor REAL,
+            reason TEXT NOT NULL DEFAULT '',
+            nonce INTEGER,
+            tx_hash TEXT,
+            state TEXT NOT NULL CHECK (state IN (
+                'intent', 'signed', 'sent', 'confirmed', 'reverted', 'not_sent', 'dropped', 'refused', 'simulated'
+            )),
+            block_number INTEGER,
+            gas_used INTEGER,
+            health_factor_before REAL,
+            health_factor_after REAL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX transactions_state ON transactions (state);
+        CREATE INDEX transactions_created ON transactions (created_ms);
+        CREATE INDEX transactions_hash ON transactions (tx_hash);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

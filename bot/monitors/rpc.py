@@ -29,6 +29,10 @@ class RpcUnavailable(HedgebotError):
 class RpcCallError(HedgebotError):
     """The node answered with an error (the request reached it: failing over would not help)."""
 
+    def __init__(self, message: str, error: Any = None) -> None:
+        super().__init__(message)
+        self.error = error  # the JSON-RPC error object, when there was one (a revert's data is in it)
+
 
 @dataclass(frozen=True, slots=True)
 class BlockHead:
@@ -127,7 +131,8 @@ class RpcPool:
             results = []
             for (method, _), answer in zip(payload, answers, strict=True):
                 if "error" in answer:
-                    raise RpcCallError(f"{method} failed on {redact(self.urls[index])}: {answer['error']}")
+                    error = answer["error"]
+                    raise RpcCallError(f"{method} failed on {redact(self.urls[index])}: {error}", error)
                 results.append(answer["result"])
             return results
         raise RpcUnavailable("no RPC URL answered: " + "; ".join(errors))

@@ -32,7 +32,12 @@ def test_a_new_journal_is_migrated_in_wal_with_full_fsync(tmp_path: Path) -> Non
         assert j.rows("SELECT applied_ms FROM schema_version")[0][0] == 5
     # Opening again applies nothing twice.
     with Journal.open(tmp_path / "j.sqlite", now_ms=9) as j:
-        assert [tuple(r) for r in j.rows("SELECT version, applied_ms FROM schema_version")] == [(1, 5), (2, 5), (3, 5)]
+        assert [tuple(r) for r in j.rows("SELECT version, applied_ms FROM schema_version")] == [
+            (1, 5),
+            (2, 5),
+            (3, 5),
+            (4, 5),
+        ]
 
 
 def test_an_older_journal_is_migrated_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -45,7 +50,7 @@ def test_an_older_journal_is_migrated_in_order_and_keeps_its_rows(tmp_path: Path
     )
     conn.close()
     with Journal.open(tmp_path / "j.sqlite", now_ms=2) as j:
-        assert j.schema_version() == LATEST_VERSION == 3
+        assert j.schema_version() == LATEST_VERSION == 4
         latest = j.latest_snapshot()
         assert latest is not None
         assert (latest.ts_ms, latest.hedge_contracts, latest.hedge_pnl_btc) == (7, -30, 0.0)
