@@ -29,7 +29,7 @@ from tests.integration.chain.guardians import (
     usdc_balance,
     variable_debt,
 )
-from tests.integration.chain.helpers import account_data, liquidation_succeeds, new_borrower, ready_liquidator
+from tests.integration.chain.helpers import account_data, liquidation_refusal, new_borrower, ready_liquidator
 
 pytestmark = pytest.mark.integration
 WAD = 10**18
@@ -84,8 +84,8 @@ def test_the_guardian_repays_to_the_target_and_a_liquidation_then_reverts(
     # The same fall that makes the undefended twin liquidatable leaves the defended loan out of reach.
     set_price(devnet, "WETH", 1_900.0)
     liquidator = ready_liquidator(chain, devnet, "USDC", 100_000)
-    assert liquidation_succeeds(chain, devnet, liquidator, "WETH", "USDC", twin, "latest")
-    assert not liquidation_succeeds(chain, devnet, liquidator, "WETH", "USDC", borrower, "latest")
+    assert liquidation_refusal(chain, devnet, liquidator, "WETH", "USDC", twin, "latest") is None
+    assert liquidation_refusal(chain, devnet, liquidator, "WETH", "USDC", borrower, "latest") == "health"
 
     with Journal.open_readonly(tmp_path / "j.sqlite") as journal:
         rows = journal.transactions()
