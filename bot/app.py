@@ -254,6 +254,7 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             alerter=parts.alerter,
             alert_rules=parts.alert_rules,
             config=parts.config,
+            guardian=parts.guardian,
         )
         # Public bars, in every mode (dry-run reads them as it reads the public mark); never stops the start.
         await warm_features(

@@ -18,7 +18,7 @@ from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.orders import AccountState, Fill, Side
-from bot.domain.snapshot import Snapshot
+from bot.domain.snapshot import LendingView, Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import SnapshotSummary
 from bot.log import get_logger
@@ -31,7 +31,7 @@ from bot.runtime.config import EngineConfig
 from bot.runtime.decision import Decided, DecisionStep
 from bot.runtime.executor import ExecutionReport, Executor
 from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
-from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
+from bot.runtime.feeds import Defender, LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.recovery import Recovery, recover
@@ -58,6 +58,7 @@ class Engine:
         alert_rules: AlertRules | None = None,
         config: EngineConfig | None = None,
         clock: Clock = wall_ms,
+        guardian: Defender | None = None,
     ) -> None:
         self.strategy = strategy
         self.venue = venue
@@ -71,6 +72,7 @@ class Engine:
         self.rules = alert_rules or AlertRules()
         self.config = config = config or EngineConfig()
         self.clock = clock
+        self.guardian = guardian  # on-chain defense (bot.chain.guardian); None: the hedge alone
         self.executor = Executor(venue, journal, clock, metrics=metrics)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
@@ -250,6 +252,8 @@ class Engine:
             log.warning("not trading", why=self.status.halt_reason)
             return None
         assert self._lending is not None and self._mark is not None
+        # The loan first: a defense on chain is what raises a health factor (the hedge cannot).
+        await self._defend_if_due(self._lending.lending)
         venue_account = await self.venue.account()
         # One consistent reading (B6, C3): the account read carries the exchange's mark as of now, fresher
         # than the polled one; the guard checks that very reading after the await, and the decision is
@@ -302,6 +306,35 @@ class Engine:
         self._after_execution(report, now)
         await self.sync_fills(account)
         return report
+
+    async def _defend_if_due(self, lending: LendingView) -> None:
+        """Repay or supply on the borrower's behalf when the HF is under the guardian's trigger (issue 11 B).
+
+        The amount comes from the exact Aave math (bot.domain.defense, bot.chain.guardian); the guardian
+        journals, simulates, signs, confirms and alerts itself, and never resends.
+        """
+        guardian = self.guardian
+        if guardian is None or not lending.health_factor < guardian.policy.trigger_health_factor:
+            return
+        try:
+            action = await guardian.plan(lending)
+            if action is None:
+                return
+            result = await guardian.defend(action)
+        except Exception as exc:  # a failed defense is an alert and a re-plan at the next decision
+            log.exception("defense failed", error=str(exc))
+            self._alert([self.rules.on_error("defense failed", str(exc), self.clock())])
+            return
+        log.info(
+            "defense",
+            status=result.status,
+            kind=result.kind,
+            asset=result.asset_symbol,
+            usd=round(result.amount_usd, 2),
+            hf_before=result.health_factor_before,
+            hf_after=result.health_factor_after,
+            txs=list(result.tx_hashes),
+        )
 
     def _strategy_halt(self, problem: str, now: int) -> None:
         """Halt after the strategy raised or returned garbage (B8).

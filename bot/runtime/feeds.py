@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.defense import DefenseAction, DefensePolicy
 from bot.domain.snapshot import LendingView
 
 
@@ -44,3 +45,35 @@ class MarkFeed(Protocol):
         """The perpetual's mark price now."""
 
     async def close(self) -> None: ...
+
+
+class DefenseReport(Protocol):
+    """What one on-chain defense did (bot.chain.guardian.DefenseResult)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def asset_symbol(self) -> str: ...
+    @property
+    def amount_usd(self) -> float: ...
+    @property
+    def health_factor_before(self) -> float: ...
+    @property
+    def health_factor_after(self) -> float | None: ...
+    @property
+    def tx_hashes(self) -> tuple[str, ...]: ...
+
+
+class Defender(Protocol):
+    """The on-chain defense the engine hands its loan to (bot.chain.guardian.Guardian)."""
+
+    @property
+    def policy(self) -> DefensePolicy: ...
+
+    async def plan(self, lending: LendingView) -> DefenseAction | None:
+        """The defense due now on `lending`, if any."""
+
+    async def defend(self, action: DefenseAction) -> DefenseReport:
+        """Run one defense; never resends."""
