@@ -116,7 +116,10 @@ REACHES: dict[str, Reach] = {
     "exchange.api_secret": Reach(SecretStr("reach-api-secret"), lambda b: b.parts.exchange.secret),
     "exchange.password": Reach(SecretStr("reach-password"), lambda b: b.parts.exchange.password),
     "exchange.api_url": Reach("http://127.0.0.1:18081", _api_hosts, {"http://127.0.0.1:18081"}),
-    "exchange.margin_mode": Reach("cross", lambda b: same(b.parts.margin_mode, _paper(b).settings.margin_mode)),
+    # The risk layer prices the short's liquidation for the venue's margin mode (B1).
+    "exchange.margin_mode": Reach(
+        "cross", lambda b: same(b.parts.margin_mode, _paper(b).settings.margin_mode, b.parts.config.risk.margin_mode)
+    ),
     "exchange.min_change_contracts": Reach(7, lambda b: b.parts.config.reconcile.min_change_contracts),
     "exchange.stop_move_bps": Reach(33.0, lambda b: b.parts.config.reconcile.stop_move_bps),
     "chain.rpc_urls": Reach([SecretStr("http://127.0.0.1:18545/reach-key")], lambda b: b.parts.monitor.rpc.urls),

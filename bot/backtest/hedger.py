@@ -57,6 +57,8 @@ class _Hedger:
         self.lending = lending
         self.setup = setup
         self.settings = settings
+        # The risk layer prices the short's liquidation for the margin mode the simulated account has.
+        self.risk = replace(settings.risk, margin_mode=engine.margin_mode)
         self.state: StrategyState = EMPTY_STATE
         self.last_plan: HedgePlan | None = None
         self.resting_stop: float | None = None  # the last reconciled plan's stop, which the venue now holds
@@ -97,6 +99,7 @@ class _Hedger:
                 entry_price=engine.entry_price,
                 equity_btc=engine.equity_btc(),
                 stop_price=self.resting_stop,
+                liquidation_price=_finite_or_none(engine.liquidation_price()),
             ),
             instrument=self.instrument,
             funding_rate_8h=self._rate,
@@ -105,7 +108,7 @@ class _Hedger:
         )
         plan = self.strategy.decide(snapshot)
         self.state = plan.state
-        plan = apply_limits(plan, snapshot, self.settings.risk, self.strategy.leverage_cap).plan
+        plan = apply_limits(plan, snapshot, self.risk, self.strategy.leverage_cap).plan
         if self._changed(plan):
             self._reconcile(plan)
 
@@ -167,6 +170,10 @@ class _Hedger:
         if take > 1e-8:
             engine.withdraw(take)
             lending.repay(take * btc)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _preallocated_series(bars: int) -> Series:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.config import ExchangeSettings, RiskSettings, Settings
+from bot.domain.protection import MarginMode
 from bot.domain.risk import RiskLimits
 from bot.runtime.guards import GuardLimits
 from bot.venues.reconcile import ReconcileSettings
@@ -36,14 +37,19 @@ class EngineConfig:
             keep_stops_on_exit=keep_stops_on_exit,
             close_on_kill=settings.kill_closes_hedge,
             guard=guard_limits(settings),
-            risk=risk_limits(settings.risk),
+            risk=risk_limits(settings.risk, settings.exchange.margin_mode),
             reconcile=reconcile_settings(settings.exchange),
         )
 
 
-def risk_limits(risk: RiskSettings) -> RiskLimits:
-    """The limits every plan is clipped to, wherever a plan is made (run, plan, backtest)."""
+def risk_limits(risk: RiskSettings, margin_mode: MarginMode = "isolated") -> RiskLimits:
+    """The limits every plan is clipped to, wherever a plan is made (run, plan, backtest).
+
+    `margin_mode` is the venue's (exchange.margin_mode): it decides where the short is liquidated, so where
+    its stop may sit.
+    """
     return RiskLimits(
+        margin_mode=margin_mode,
         max_leverage=risk.max_leverage,
         max_notional_usd=risk.max_notional_usd,
         max_capital_at_risk=risk.max_capital_at_risk,
