@@ -37,7 +37,7 @@ from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
-from bot.venues.base import Venue
+from bot.venues.base import Venue, VenueError
 from bot.venues.reconcile import reconcile
 from strategies.base import Strategy
 
@@ -73,7 +73,7 @@ class Engine:
         self.rules = alert_rules or AlertRules()
         self.config = config = config or EngineConfig()
         self.clock = clock
-        self.executor = Executor(venue, journal, clock, metrics=metrics)
+        self.executor = Executor(venue, journal, clock, metrics=metrics, namespace=config.reconcile.namespace)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
         self.decided = asyncio.Condition()  # notified after every decision: tests and benchmarks wait on it
@@ -96,6 +96,9 @@ class Engine:
         self.funding = FundingLedger()
         self._auth_failed: str | None = None
         self._strategy_failed: str | None = None
+        # The leverage the venue is set to, when known: a plan the risk layer de-levered (no stop fitted below
+        # the liquidation price) is applied to the venue before its orders.
+        self.venue_leverage: float | None = None
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -280,6 +283,8 @@ class Engine:
         if not actions:
             return None
         log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
+        if not await self._set_leverage(plan.leverage, now):
+            return None
         report = await self.executor.execute(seq, actions)
         self._after_execution(report, now)
         await self.sync_fills(account)
@@ -304,6 +309,18 @@ class Engine:
         self._alert([self.rules.on_error("strategy failed: trading stopped, stops kept", self._strategy_failed, now)])
         return None
 
+    async def _set_leverage(self, leverage: float, now: int) -> bool:
+        """The venue set to the plan's `leverage` where it differs; False (alerted) when the venue refused it."""
+        if self.venue_leverage is None or leverage == self.venue_leverage:
+            return True
+        try:
+            await self.venue.configure(leverage, self.config.risk.margin_mode)
+        except VenueError as exc:
+            self._alert([self.rules.on_error("leverage not changed: orders held back", str(exc), now)])
+            return False
+        self.venue_leverage = leverage
+        return True
+
     def _after_execution(self, report: ExecutionReport, now: int) -> None:
         if self.metrics is not None:
             self.metrics.orders.labels("placed").inc(len(report.placed))
@@ -311,6 +328,9 @@ class Engine:
             self.metrics.orders.labels("unresolved").inc(len(report.unresolved))
         for cid, why in report.rejected:
             self._alert([self.rules.on_error("order rejected", f"{cid}: {why}", now)])
+        if report.uncovered_closed:
+            detail = f"{report.uncovered_closed} contracts bought back at once: no accepted stop covered them"
+            self._alert([self.rules.on_error("protective stop refused: short reduced", detail, now)])
         if report.unresolved:
             self._alert([self.rules.on_error("venue unreachable", ", ".join(report.unresolved), now)])
         if report.auth_failed:
