@@ -23,6 +23,7 @@ from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
+from bot.plugins import loader as plugins
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
 from bot.runtime.feeds import MarkReading
@@ -171,3 +172,44 @@ async def test_a_refused_stop_has_its_entry_bought_back_at_once(server: Exchange
     keys = [r["key"] for r in await with_journal.call(lambda j: j.rows("SELECT key FROM alerts"))]
     assert "error-protective stop refused: short reduced" in keys
     await with_journal.close()
+
+
+def seen(bot: LocalBot, price: float) -> Callable[[], bool]:
+    """A decision that read `price` from the exchange has finished (its orders are placed)."""
+    return lambda: bot.engine.status.hedge is not None and bot.engine.status.hedge.mark_price == price
+
+
+def one_stop_set(bot: LocalBot) -> None:
+    stops = bot.stops()
+    assert len(stops) == 1 and stops[0].contracts - stops[0].filled_contracts == bot.short()
+
+
+async def test_a_rising_mark_never_raises_the_stop_and_a_restart_adds_none(
+    server: ExchangeServer, tmp_path: Path
+) -> None:
+    """C2: the stop was re-placed at mark x 1.12 on every decision and walked past the liquidation price.
+    C10: restarts placed a new stop before cancelling the old ones (up to 3 live stops)."""
+    bot = await local_bot(server, tmp_path / "bot.sqlite", plugins.load("percentage", {}))
+    task = asyncio.create_task(bot.engine.run())
+    await bot.until(lambda: bot.short() > 0 and bool(bot.stops()))
+    first = bot.stops()[0].trigger_price
+    assert first == 69_000.0
+    price = 60_000.0
+    while price < 68_000.0:
+        price = round(price * 1.01, 1)
+        server.set_mark(price)
+        await bot.until(seen(bot, price))
+        one_stop_set(bot)
+        [stop] = bot.stops()
+        assert stop.trigger_price is not None
+        assert price < stop.trigger_price <= first
+        assert stop.trigger_price < server.engine.liquidation_price()
+    await close(bot, task)
+    resting = {o.client_id for o in bot.stops()}
+
+    again = await local_bot(server, tmp_path / "bot.sqlite", plugins.load("percentage", {}))
+    task = asyncio.create_task(again.engine.run())
+    await again.until(lambda: again.engine.decisions >= 3)
+    one_stop_set(again)
+    assert {o.client_id for o in again.stops()} == resting  # adopted, nothing added
+    await close(again, task)
