@@ -17,7 +17,7 @@ from typing import Any
 from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
-from bot.domain.orders import AccountState, Side
+from bot.domain.orders import AccountState, Side, is_liquidation
 from bot.domain.plan import HedgePlan, plan_problem
 from bot.domain.risk import apply_limits
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
@@ -36,9 +36,10 @@ from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.recovery import Recovery, recover
+from bot.runtime.tracking import follow_orders, name_fills
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue, VenueError
-from bot.venues.reconcile import reconcile
+from bot.venues.reconcile import ENTRY, STOP, reconcile, role_of
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
@@ -99,6 +100,10 @@ class Engine:
         # The leverage the venue is set to, when known: a plan the risk layer de-levered (no stop fitted below
         # the liquidation price) is applied to the venue before its orders.
         self.venue_leverage: float | None = None
+        # The account as the last decision read it, and the one before: what the journal follows (C11).
+        self._account_read: AccountState | None = None
+        self._followed: AccountState | None = None
+        self._exited_by = ""  # "liquidation" or "stop-out" until the hedge is put on again (B2)
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -219,6 +224,7 @@ class Engine:
         """One decision on what the feeds hold now; the execution report, or None when nothing was sent."""
         async with self._decision_lock:
             report = await self._decide(self.clock())
+            await self._follow_orders()
             self.decisions += 1
             if self.metrics is not None:
                 self.metrics.decisions.inc()
@@ -235,6 +241,7 @@ class Engine:
             return None
         assert self._lending is not None and self._mark is not None
         venue_account = await self.venue.account()
+        self._account_read = venue_account
         # One consistent reading (B6, C3): the account read carries the exchange's mark as of now, fresher
         # than the polled one; the guard checks that very reading after the await, and the decision is
         # priced on it. Nothing is awaited from here to the plan.
@@ -338,16 +345,36 @@ class Engine:
             self.status.halt("authentication failed: " + report.auth_failed)
             self._alert([self.rules.on_error("authentication failed: trading stopped", report.auth_failed, now)])
 
+    async def _follow_orders(self) -> None:
+        """After a decision: journal what became of our orders gone from the venue's open list since (C11), and
+        read the fills when the position moved without them (a stop, or the exchange's liquidation)."""
+        account, self._account_read = self._account_read, None
+        if account is None:
+            return
+        done = await follow_orders(self.venue, self.journal, account, self.clock)
+        before = self._followed
+        self._followed = account
+        if done or (before is not None and before.position.contracts != account.position.contracts):
+            await self.sync_fills(before)
+
     async def sync_fills(self, before: AccountState | None = None) -> None:
-        """Journal new fills; alert on hedge changes and stop-outs (no extra account read: fills say it all)."""
+        """Journal new fills; alert on hedge changes, stop-outs, liquidations and re-entries after them."""
         fresh = [f for f in await self.venue.fills(self._fills_since_ms) if f.timestamp_ms >= self._fills_since_ms]
         if not fresh:
             return
+        fresh = await name_fills(self.journal, fresh)
         await self.journal.record_fills(fresh)
         self._fills_since_ms = max(f.timestamp_ms for f in fresh) + 1
         now = self.clock()
         for f in fresh:
             self._alert(self.rules.on_fill(f, now))
+            if is_liquidation(f.client_id):
+                self._exited_by = "liquidation"
+            elif role_of(f.client_id) == STOP and f.side is Side.BUY:
+                self._exited_by = "stop-out"
+            elif self._exited_by and role_of(f.client_id) == ENTRY and f.side is Side.SELL:
+                self._alert([self.rules.on_reentry(self._exited_by, f, now)])
+                self._exited_by = ""
         if before is not None:
             short_before = max(0, -before.position.contracts)
             sold = sum(f.contracts if f.side is Side.SELL else -f.contracts for f in fresh)
@@ -393,6 +420,9 @@ class Engine:
         self._fills_since_ms = last_fill + 1 if last_fill else 0
         await self.funding.resume(self.journal)
         recovery = await recover(self.venue, self.journal, self.clock)
+        # What became of our orders while the bot was down (filled stops, a liquidation): journaled and alerted now.
+        self._account_read = recovery.account
+        await self._follow_orders()
         await self._sync_funding_logged()
         if recovery.foreign:
             ids = ", ".join(o.client_id or o.venue_id for o in recovery.foreign)

@@ -213,3 +213,78 @@ async def test_a_rising_mark_never_raises_the_stop_and_a_restart_adds_none(
     one_stop_set(again)
     assert {o.client_id for o in again.stops()} == resting  # adopted, nothing added
     await close(again, task)
+
+
+async def journal_open_orders(db: Path) -> list[Any]:
+    journal = await AsyncJournal.open(db, wall_ms())
+    try:
+        return await journal.call(lambda j: j.orders((OrderState.OPEN,)))
+    finally:
+        await journal.close()
+
+
+async def alert_keys(db: Path) -> list[str]:
+    journal = await AsyncJournal.open(db, wall_ms())
+    try:
+        return [r["key"] for r in await journal.call(lambda j: j.rows("SELECT key FROM alerts ORDER BY id"))]
+    finally:
+        await journal.close()
+
+
+async def test_the_journal_follows_a_stop_filled_while_the_bot_was_down(server: ExchangeServer, tmp_path: Path) -> None:
+    """C11: filled or expired stops stayed "open" in the journal (status listed 6 resting stops where the
+    exchange had 1), and fills found after a restart were journaled with no client id."""
+    db = tmp_path / "bot.sqlite"
+    bot = await local_bot(server, db, Short(StrategyParams(stop_pct=0.05, leverage=5.0)))
+    task = asyncio.create_task(bot.engine.run())
+    await bot.until(lambda: bot.short() > 0 and bool(bot.stops()))
+    [stop] = bot.stops()
+    await close(bot, task)
+
+    server.set_mark(63_500.0)  # through the 63,000 stop while no bot runs
+    assert bot.short() == 0 and not bot.stops()
+
+    again = await local_bot(server, db, Short(StrategyParams(stop_pct=0.05, leverage=5.0)))
+    task = asyncio.create_task(again.engine.run())
+    await again.until(lambda: again.short() > 0 and bool(again.stops()))  # it hedges again, with a new stop
+    await close(again, task)
+
+    still_open = {o.client_id for o in await journal_open_orders(db)}
+    assert still_open == {o.client_id for o in again.stops()}  # the journal lists what the exchange rests
+    journal = await AsyncJournal.open(db, wall_ms())
+    record = await journal.call(lambda j: j.order(stop.client_id))
+    fills = await journal.call(lambda j: j.rows("SELECT client_id, side FROM fills ORDER BY ts_ms"))
+    await journal.close()
+    assert record is not None and record.state is OrderState.FILLED
+    assert [f["client_id"] for f in fills if f["side"] == "buy"] == [stop.client_id]
+    assert all(f["client_id"] for f in fills)
+    keys = await alert_keys(db)
+    assert f"hedge-stopped-{stop.client_id}" in keys
+    assert "hedge-reentered" in keys  # B2: a re-entry after a stop-out is said
+
+
+async def test_a_liquidation_raises_a_critical_alert_at_once_and_so_does_the_reentry(
+    server: ExchangeServer, tmp_path: Path
+) -> None:
+    """B2/C11: the exchange's liquidation fill (autoclose-1) raised only "hedge closed", 17 s late."""
+    db = tmp_path / "bot.sqlite"
+    bot = await local_bot(server, db, Short(StrategyParams(leverage=10.0)))
+    task = asyncio.create_task(bot.engine.run())
+    await bot.until(lambda: bot.short() > 0 and bool(bot.stops()))
+    liq = server.engine.liquidation_price()
+    # The stop is gone (cancelled by hand, say) and the mark runs past the liquidation price at once.
+    for order in bot.stops():
+        server.engine.cancel(order.client_id)
+    server.set_mark(liq * 1.002)
+    assert server.engine.liquidations == 1
+    await bot.until(lambda: bot.short() > 0 and bool(bot.stops()))  # it hedges again
+    await close(bot, task)
+    keys = await alert_keys(db)
+    assert "hedge-liquidated" in keys and "hedge-reentered" in keys
+    assert keys.index("hedge-liquidated") < keys.index("hedge-reentered")
+    journal = await AsyncJournal.open(db, wall_ms())
+    fills = await journal.call(lambda j: j.rows("SELECT client_id FROM fills"))
+    severity = await journal.call(lambda j: j.rows("SELECT severity FROM alerts WHERE key = 'hedge-liquidated'"))
+    await journal.close()
+    assert "autoclose-1" in [f["client_id"] for f in fills]
+    assert severity[0]["severity"] == "critical"

@@ -119,3 +119,12 @@ def test_levels_reported_before_a_restart_are_not_reported_again() -> None:
     assert alerts == []
     _, fresh = RULES.on_health(AlertState(), 1.04, 0)
     assert [a.key for a in fresh] == ["health-below-1.05"]
+
+
+def test_the_exchanges_liquidation_fill_is_a_critical_alert() -> None:
+    """B2: a liquidation of the hedge raised no alert of its own."""
+    (alert,) = RULES.on_fill(Fill("autoclose-1", Side.BUY, 749, 65_286.8, 0.0, 5), now_ms=6)
+    assert alert.severity is Severity.CRITICAL and alert.key == "hedge-liquidated"
+    assert alert.message.startswith("hedge liquidated: the exchange closed 749 contracts at 65,286.8")
+    reentry = RULES.on_reentry("liquidation", Fill("hbEx", Side.SELL, 700, 65_000.0, 0.0, 7), now_ms=8)
+    assert reentry.severity is Severity.WARNING and "re-entered after liquidation" in reentry.message
