@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.config import ExchangeSettings, RiskSettings, Settings
 from bot.domain.protection import MarginMode
+from bot.domain.rebalance import ChangePolicy
 from bot.domain.risk import RiskLimits
 from bot.runtime.guards import GuardLimits
 from bot.venues.reconcile import ReconcileSettings
@@ -29,6 +30,7 @@ class EngineConfig:
     guard: GuardLimits = field(default_factory=GuardLimits)
     risk: RiskLimits = field(default_factory=RiskLimits)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    change: ChangePolicy = field(default_factory=ChangePolicy)  # when a resize is worth an order
 
     @classmethod
     def from_settings(cls, settings: Settings, keep_stops_on_exit: bool = True) -> EngineConfig:
@@ -39,6 +41,7 @@ class EngineConfig:
             guard=guard_limits(settings),
             risk=risk_limits(settings.risk, settings.exchange.margin_mode),
             reconcile=reconcile_settings(settings.exchange),
+            change=change_policy(settings.exchange),
         )
 
 
@@ -72,3 +75,12 @@ def guard_limits(settings: Settings) -> GuardLimits:
 def reconcile_settings(exchange: ExchangeSettings) -> ReconcileSettings:
     """How small a change, or a stop move, is worth an order."""
     return ReconcileSettings(min_change_contracts=exchange.min_change_contracts, stop_move_bps=exchange.stop_move_bps)
+
+
+def change_policy(exchange: ExchangeSettings) -> ChangePolicy:
+    """When a gap between the short and its target is worth an order: a minimum, a band and a cooldown."""
+    return ChangePolicy(
+        min_change_contracts=exchange.min_change_contracts,
+        band=exchange.change_band,
+        cooldown_ms=int(exchange.change_cooldown_s * 1000),
+    )

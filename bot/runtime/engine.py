@@ -19,6 +19,7 @@ from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.orders import AccountState, Side, is_liquidation
 from bot.domain.plan import HedgePlan, plan_problem
+from bot.domain.rebalance import hold_within_band
 from bot.domain.risk import apply_limits
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.journal.aio import AsyncJournal
@@ -270,6 +271,8 @@ class Engine:
         wanted = self._strategy_plan(snapshot, now)
         if wanted is None:
             return None
+        last_fill_ms = self._fills_since_ms - 1 if self._fills_since_ms else None
+        wanted = hold_within_band(wanted, snapshot.hedge.short_contracts, self.config.change, now, last_fill_ms)
         checked = apply_limits(wanted, snapshot, self.config.risk, self.strategy.leverage_cap)
         plan = checked.plan
         for why in checked.clipped:
