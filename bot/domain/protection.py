@@ -50,7 +50,7 @@ class ShortPosition:
 
         Growing adds the new part's initial margin (isolated) and averages the entry harmonically; reducing
         releases isolated margin pro rata and keeps the entry. Cross margin keeps the wallet behind it, but
-        never less than the initial margin the venue asked for when the short was opened.
+        only the initial margin when the wallet is empty (an offline plan, before the margin is posted).
         """
         size = instrument.contract_size_usd
         if contracts <= 0:
@@ -67,7 +67,7 @@ class ShortPosition:
                 added, size, price, leverage
             )
         if margin_mode == "cross":
-            margin = max(self.wallet_btc, inverse.initial_margin_btc(contracts, size, entry, leverage))
+            margin = _cross_margin(self.wallet_btc, contracts, size, entry, leverage)
         else:
             margin = isolated
         return ShortPosition(contracts, entry, margin, self.wallet_btc)
@@ -89,7 +89,7 @@ def held_short(
     entry = hedge.entry_price
     wallet = hedge.equity_btc - inverse.pnl_btc(-short, size, entry, price)
     if margin_mode == "cross":
-        margin = max(wallet, inverse.initial_margin_btc(short, size, entry, leverage))
+        margin = _cross_margin(wallet, short, size, entry, leverage)
     else:
         reported = hedge.liquidation_price
         if reported is not None and math.isfinite(reported) and reported > 0:
@@ -99,6 +99,13 @@ def held_short(
         else:
             margin = inverse.initial_margin_btc(short, size, entry, leverage)
     return ShortPosition(short, entry, margin, wallet)
+
+
+def _cross_margin(wallet_btc: float, contracts: int, size: float, entry: float, leverage: float) -> float:
+    """What backs a cross-margin short: the wallet; with an empty one (an offline plan), the initial margin."""
+    if wallet_btc > 0:
+        return wallet_btc
+    return inverse.initial_margin_btc(contracts, size, entry, leverage)
 
 
 def stop_ceiling(liquidation_price: float, buffer: float) -> float:

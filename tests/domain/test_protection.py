@@ -60,6 +60,7 @@ def exchange(mode: str, wallet_btc: float, leverage: float) -> PaperEngine:
     leverage=st.floats(1.0, 50.0),
     wallet_btc=st.floats(0.01, 3.0),
     health_factor=st.floats(1.02, 3.0),
+    withdrawn=st.floats(0.0, 0.95),  # share of the free margin taken out (the replay's rescue repays debt with it)
 )
 def test_every_builtin_plan_keeps_its_stops_inside_the_liquidation_price(
     strategy: str,
@@ -71,6 +72,7 @@ def test_every_builtin_plan_keeps_its_stops_inside_the_liquidation_price(
     leverage: float,
     wallet_btc: float,
     health_factor: float,
+    withdrawn: float,
 ) -> None:
     engine = exchange(mode, wallet_btc, held_leverage)
     entry = price * (1 + entry_move)
@@ -81,6 +83,8 @@ def test_every_builtin_plan_keeps_its_stops_inside_the_liquidation_price(
         except PaperRejected:
             assume(False)
     engine.move(price)  # a rise this far may have liquidated it: then the account is flat
+    if withdrawn and engine.available_btc() > 1e-6:
+        engine.withdraw(engine.available_btc() * withdrawn)
     account = engine.account()
     snap = Snapshot(
         now_ms=0, btc_price=price, lending=lending(price, health_factor), hedge=hedge_view(account), instrument=BINANCE
@@ -186,3 +190,19 @@ def test_a_held_isolated_short_is_priced_from_the_venues_liquidation_price() -> 
     engine.move(52_000.0)
     engine.submit(OrderRequest("b", Side.SELL, OrderType.MARKET, 100))
     assert grown.liquidation_price(BINANCE) == pytest.approx(engine.liquidation_price(), rel=1e-3)
+
+
+def test_a_cross_short_is_backed_by_the_wallet_even_below_its_initial_margin() -> None:
+    """Seen in the 2018 replay: after the rescue took margin out, 0.0224 BTC backed 30 contracts opened at 11,788
+    (initial margin 0.0254 at 10x); the stop was fitted as if the initial margin backed them, and the short was
+    liquidated at 11,128 under a stop at 11,255."""
+    entry, mark, wallet = 11_788.0, 11_611.0, 0.0224
+    equity = wallet + (30 * 100) * (1 / mark - 1 / entry)  # the short gained from 11,788 to 11,611
+    hedge = HedgeView(contracts=-30, entry_price=entry, equity_btc=equity)
+    short = held_short(hedge, mark, 10.0, "cross", BINANCE)
+    liq = 30 * 100 * (1 - 0.004) / (30 * 100 / entry - wallet)
+    assert short.liquidation_price(BINANCE) == pytest.approx(liq)
+    snap = Snapshot(now_ms=0, btc_price=mark, lending=lending(mark, 1.1), hedge=hedge, instrument=BINANCE)
+    wanted = HedgePlan(hedge_usd=3_000.0, contracts=30, leverage=10.0, stops=(StopTranche(mark * 1.12, 30),))
+    plan = apply_limits(wanted, snap, RiskLimits(margin_mode="cross"), leverage_cap=20).plan
+    assert all(mark < t.price < liq for t in plan.stops)
