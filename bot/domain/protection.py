@@ -48,16 +48,19 @@ class ShortPosition:
     ) -> ShortPosition:
         """The short after trading to `contracts` at `price` with `leverage` (the venue's own bookkeeping).
 
-        Growing adds the new part's initial margin (isolated) and averages the entry harmonically; reducing
-        releases isolated margin pro rata and keeps the entry. Cross margin keeps the wallet behind it, but
-        only the initial margin when the wallet is empty (an offline plan, before the margin is posted).
+        Growing averages the entry harmonically and, in isolated margin, adds the new part's initial margin;
+        reducing keeps the entry, releases isolated margin pro rata and moves the closed part's PnL into the
+        wallet. In cross margin the wallet backs the short (the initial margin only when the wallet is empty
+        and nothing is held: an offline plan, before the margin is posted).
         """
         size = instrument.contract_size_usd
         if contracts <= 0:
             return ShortPosition(0, 0.0, 0.0, self.wallet_btc)
+        wallet = self.wallet_btc
         if contracts <= self.contracts:
             entry = self.entry_price
             isolated = self.margin_btc * contracts / self.contracts
+            wallet += inverse.pnl_btc(-(self.contracts - contracts), size, entry, price)
         else:
             added = contracts - self.contracts
             entry = (
@@ -66,11 +69,13 @@ class ShortPosition:
             isolated = (self.margin_btc if self.contracts else 0.0) + inverse.initial_margin_btc(
                 added, size, price, leverage
             )
-        if margin_mode == "cross":
-            margin = _cross_margin(self.wallet_btc, contracts, size, entry, leverage)
-        else:
+        if margin_mode == "isolated":
             margin = isolated
-        return ShortPosition(contracts, entry, margin, self.wallet_btc)
+        elif self.contracts == 0 and wallet <= 0:
+            margin = inverse.initial_margin_btc(contracts, size, entry, leverage)
+        else:
+            margin = wallet
+        return ShortPosition(contracts, entry, margin, wallet)
 
 
 def held_short(
@@ -78,18 +83,19 @@ def held_short(
 ) -> ShortPosition:
     """The short the account holds now, with the margin the venue counts behind it.
 
-    The venue's own liquidation price, when it reports one, says how much isolated margin the position has
+    Isolated: the venue's own liquidation price, when it reports one, says how much margin the position has
     (it may have been opened at another leverage or topped up); without one, the position is taken to hold
-    the initial margin at `leverage`.
+    the initial margin at `leverage`. Cross: the wallet backs it, however far below the initial margin it
+    has fallen (margin taken out, losses realised).
     """
     size = instrument.contract_size_usd
     short = hedge.short_contracts
     if short == 0 or hedge.entry_price <= 0:
-        return ShortPosition(0, 0.0, 0.0, max(0.0, hedge.equity_btc))
+        return ShortPosition(0, 0.0, 0.0, hedge.equity_btc)
     entry = hedge.entry_price
     wallet = hedge.equity_btc - inverse.pnl_btc(-short, size, entry, price)
     if margin_mode == "cross":
-        margin = _cross_margin(wallet, short, size, entry, leverage)
+        margin = wallet
     else:
         reported = hedge.liquidation_price
         if reported is not None and math.isfinite(reported) and reported > 0:
@@ -99,13 +105,6 @@ def held_short(
         else:
             margin = inverse.initial_margin_btc(short, size, entry, leverage)
     return ShortPosition(short, entry, margin, wallet)
-
-
-def _cross_margin(wallet_btc: float, contracts: int, size: float, entry: float, leverage: float) -> float:
-    """What backs a cross-margin short: the wallet; with an empty one (an offline plan), the initial margin."""
-    if wallet_btc > 0:
-        return wallet_btc
-    return inverse.initial_margin_btc(contracts, size, entry, leverage)
 
 
 def stop_ceiling(liquidation_price: float, buffer: float) -> float:
