@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from bot.domain.orders import Order, OrderRequest, OrderType, Side, is_protective_stop
+from bot.domain.plan import HedgePlan, StopTranche
 from bot.domain.risk import RiskLimits
+from bot.domain.snapshot import Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.paper import EngineSettings
 from bot.plugins import loader as plugins
@@ -22,6 +25,7 @@ from bot.runtime.feeds import MarkReading
 from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import STOP, role_of
+from strategies.base import Strategy, StrategyParams
 from tests.runtime.test_engine_funding import T0, Chain, Clock
 
 LIMITS = RiskLimits()
@@ -151,3 +155,45 @@ async def test_one_stop_set_after_every_decision_and_after_a_restart(tmp_path: P
     assert await task == 0
     assert setup.journal is not None
     await setup.journal.close()
+
+
+class Levered(Strategy[StrategyParams]):
+    """30 contracts at 100x with a stop 5 % up: far beyond the 0.6 % to its isolated liquidation price."""
+
+    name = "levered"
+    summary = "100x"
+    risk_class = "test"
+    leverage_cap = 125.0
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def decide(self, snapshot: Snapshot) -> HedgePlan:
+        stop = StopTranche(snapshot.btc_price * 1.05, 30)
+        return HedgePlan(hedge_usd=3_000.0, contracts=30, leverage=100.0, stops=(stop,), reason="100x")
+
+
+async def test_a_plan_the_risk_layer_de_levers_is_traded_at_that_leverage(tmp_path: Path) -> None:
+    """At 100x the isolated liquidation price is 0.6 % above the entry: no stop fits 1 % below it. The risk
+    layer lowers the leverage, and the venue is set to it before the order, so the stop is below liquidation."""
+    setup = Setup(tmp_path)
+    setup.venue.engine.configure(100.0, "isolated")
+    engine = await setup.engine()
+    engine.strategy = Levered(StrategyParams())
+    engine.config = EngineConfig(
+        heartbeat_s=0.01, mark_poll_s=0.01, debounce_ms=0, sample_features=False,
+        risk=RiskLimits(max_leverage=125.0, max_notional_usd=1e9),
+    )  # fmt: skip
+    engine.venue_leverage = 100.0
+    task = asyncio.create_task(engine.run())
+    await until(engine, lambda: setup.short() > 0 and bool(setup.stops()))
+    engine.stop_requested.set()
+    assert await task == 0
+    assert setup.journal is not None
+    reasons = [r["reason"] for r in await setup.journal.call(lambda j: j.rows("SELECT reason FROM decisions"))]
+    await setup.journal.close()
+    assert "leverage lowered to" in reasons[0]
+    # The short was opened at the lowered leverage: its liquidation price leaves room for the stop below it.
+    liq = setup.venue.engine.liquidation_price()
+    assert liq > 60_000.0 * 1.01
+    [stop] = setup.stops()
+    assert stop.trigger_price is not None
+    assert 60_000.0 < stop.trigger_price < liq
