@@ -256,6 +256,7 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             config=parts.config,
             guardian=parts.guardian,
         )
+        engine.venue_leverage = parts.leverage  # set above: a plan the risk layer de-levers changes it
         # Public bars, in every mode (dry-run reads them as it reads the public mark); never stops the start.
         await warm_features(
             engine.features,

@@ -49,6 +49,14 @@ class ExchangeSettings(_Section):
     )
     margin_mode: Literal["isolated", "cross"] = Field("isolated", description="margin mode set on the venue")
     min_change_contracts: int = Field(1, ge=1, description="skip position changes smaller than this (contracts)")
+    change_band: float = Field(
+        0.02, ge=0, lt=1, description="skip position changes smaller than this share of the position (fraction)"
+    )
+    change_cooldown_s: float = Field(
+        10.0,
+        ge=0,
+        description="after a fill, wait this long before resizing the short (s); opening and closing never wait",
+    )
     stop_move_bps: float = Field(
         25.0, ge=0, description="replace a resting stop only when the wanted one moved more than this (bps)"
     )

@@ -160,6 +160,19 @@ class Strategy(ABC, Generic[P]):
         """A protective buy-stop `pct` above `price`."""
         return price * (1.0 + (self.params.stop_pct if pct is None else pct))
 
+    def protective_stop(self, snapshot: Snapshot, pct: float | None = None) -> float:
+        """The short's stop: `pct` above the mark when it is placed, and from then on only lower.
+
+        The stop belongs to the position, not to the mark: while one rests, a rising mark leaves it where it
+        is (a stop that follows the mark up walks away from a rising price and past the short's own
+        liquidation price), and a falling mark lowers it, toward safety.
+        """
+        wanted = self.stop_above(snapshot.btc_price, pct)
+        resting = snapshot.hedge.stop_price
+        if snapshot.hedge.short_contracts > 0 and resting is not None and resting > snapshot.btc_price:
+            return min(resting, wanted)
+        return wanted
+
     def plan(
         self,
         snapshot: Snapshot,
@@ -172,8 +185,9 @@ class Strategy(ABC, Generic[P]):
     ) -> HedgePlan:
         """A plan for a net short of `hedge_usd`, sized on the account's net delta.
 
-        The short also covers the USD value of the account's BTC equity, which is itself long BTC. `state` is
-        what the next snapshot hands back: a plain mapping, or the strategy's declared `State`.
+        The short also covers the USD value of the account's BTC equity, which is itself long BTC. Its stop is
+        `stop_price`, or `protective_stop`: anchored to the position, lowered only. `state` is what the next
+        snapshot hands back: a plain mapping, or the strategy's declared `State`.
         """
         leverage = min(self.params.leverage, self.leverage_cap)
         if leverage <= 0:
@@ -181,7 +195,8 @@ class Strategy(ABC, Generic[P]):
         hedge_usd = max(0.0, hedge_usd)
         price = snapshot.btc_price
         contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
-        stops = (StopTranche(stop_price or self.stop_above(price), contracts),) if contracts > 0 else ()
+        stop = stop_price if stop_price is not None else self.protective_stop(snapshot)
+        stops = (StopTranche(stop, contracts),) if contracts > 0 else ()
         return HedgePlan(
             hedge_usd=hedge_usd,
             contracts=contracts,

@@ -2,8 +2,12 @@
 
 Each layer rests on the exchange as a stop-market sell at the BTC price expected when the
 collateral is `distance` away from its liquidation price (through beta). Once the mark crosses it the
-layer is armed: counted in the target, protected by its own buy-stop `layer_stop_pct` above the
-trigger. A layer whose stop is hit is disarmed and rests again below the market.
+layer is armed: counted in the target, protected by its own buy-stop `layer_stop_pct` above the price
+it armed at. A layer whose stop is hit is disarmed and rests again below the market.
+
+Every stop here only moves down: the base's follows the mark down from `stop_pct` above it, and an armed
+layer's is re-armed from the current price whenever that is lower, so a layer armed during a spike does
+not keep its stop at the spike once prices return.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ class LayeredStop(Strategy[LayeredStopParams]):
         lending = snapshot.lending
         beta = self.beta(snapshot)
         size = snapshot.instrument.contract_size_usd
-        base = self.plan(snapshot, p.base_ratio * lending.collateral_usd * beta, reason="base")
+        base_stop = self._base_stop(snapshot)
+        base = self.plan(snapshot, p.base_ratio * lending.collateral_usd * beta, reason="base", stop_price=base_stop)
         contracts = base.contracts
         stops = list(base.stops)
         conditional: list[ConditionalEntry] = []
@@ -79,6 +84,7 @@ class LayeredStop(Strategy[LayeredStopParams]):
             if armed_at is None and lending.collateral_price_usd <= collateral_trigger:
                 armed_at = snapshot.btc_price  # crossed since the last decision: arm at the mark
             if armed_at is not None:
+                armed_at = min(float(armed_at), snapshot.btc_price)  # re-armed lower: its stop moves down only
                 contracts += layer_contracts
                 stops.append(StopTranche(float(armed_at) * (1 + p.layer_stop_pct), layer_contracts, f"layer{i}"))
                 armed_count += 1
@@ -87,6 +93,7 @@ class LayeredStop(Strategy[LayeredStopParams]):
                     ConditionalEntry(btc_trigger, layer_contracts, btc_trigger * (1 + p.layer_stop_pct), f"layer{i}")
                 )
             state[key] = None if armed_at is None else float(armed_at)
+        state["base_stop"] = base_stop if base.contracts else None
         return HedgePlan(
             hedge_usd=base.hedge_usd,
             contracts=contracts,
@@ -97,3 +104,11 @@ class LayeredStop(Strategy[LayeredStopParams]):
             f"distance to liquidation {lending.distance_to_liquidation:.1%}",
             state=state,
         )
+
+    def _base_stop(self, snapshot: Snapshot) -> float:
+        """The base tranche's stop: `stop_pct` above the mark, then lowered only while the short is held."""
+        wanted = self.stop_above(snapshot.btc_price)
+        last = snapshot.state.get("base_stop")
+        if snapshot.hedge.short_contracts > 0 and isinstance(last, int | float) and last > snapshot.btc_price:
+            return min(last, wanted)
+        return wanted

@@ -23,7 +23,8 @@ from strategies.base import (
 
 
 class StopHuntScalpParams(StrategyParams):
-    leverage: float = Field(25.0, gt=0, le=50, description="leverage of the short (x)")
+    # 20x by default: the global risk.max_leverage; up to 50x where that is raised too.
+    leverage: float = Field(20.0, gt=0, le=50, description="leverage of the short (x)")
     scalp_ratio: float = Field(0.1, gt=0, le=1, description="scalp size as a share of the collateral's USD value")
     entry_buffer_bps: float = Field(10.0, ge=0, description="the entry rests this far below the swing low (bps)")
     target_pct: float = Field(0.015, gt=0, lt=1, description="exit when the mark is this far below the entry")

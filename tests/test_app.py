@@ -124,9 +124,16 @@ REACHES: dict[str, Reach] = {
     "exchange.api_secret": Reach(SecretStr("reach-api-secret"), lambda b: b.parts.exchange.secret),
     "exchange.password": Reach(SecretStr("reach-password"), lambda b: b.parts.exchange.password),
     "exchange.api_url": Reach("http://127.0.0.1:18081", _api_hosts, {"http://127.0.0.1:18081"}),
-    "exchange.margin_mode": Reach("cross", lambda b: same(b.parts.margin_mode, _paper(b).settings.margin_mode)),
-    "exchange.min_change_contracts": Reach(7, lambda b: b.parts.config.reconcile.min_change_contracts),
+    # The risk layer prices the short's liquidation for the venue's margin mode (B1).
+    "exchange.margin_mode": Reach(
+        "cross", lambda b: same(b.parts.margin_mode, _paper(b).settings.margin_mode, b.parts.config.risk.margin_mode)
+    ),
+    "exchange.min_change_contracts": Reach(
+        7, lambda b: same(b.parts.config.reconcile.min_change_contracts, b.parts.config.change.min_change_contracts)
+    ),
     "exchange.stop_move_bps": Reach(33.0, lambda b: b.parts.config.reconcile.stop_move_bps),
+    "exchange.change_band": Reach(0.07, lambda b: b.parts.config.change.band),
+    "exchange.change_cooldown_s": Reach(12.5, lambda b: b.parts.config.change.cooldown_ms / 1000),
     "chain.rpc_urls": Reach([SecretStr("http://127.0.0.1:18545/reach-key")], lambda b: b.parts.monitor.rpc.urls),
     "chain.pool_addresses_provider": Reach("0x" + "3" * 40, lambda b: b.parts.monitor.provider_address),
     "chain.accounts": Reach(["0x" + "4" * 40], lambda b: [b.parts.lending.account]),

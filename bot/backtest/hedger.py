@@ -56,7 +56,11 @@ class _ReplayEdges:
         setup: LendingSetup,
         settings: ReplaySettings,
     ) -> None:
-        self.step = DecisionStep(strategy, settings.risk, settings.reconcile)
+        # The risk layer prices the short's liquidation for the margin mode the simulated account has.
+        limits = replace(settings.risk, margin_mode=engine.margin_mode)
+        self.step = DecisionStep(strategy, limits, settings.reconcile, settings.change)
+        self.fills_seen = 0
+        self.last_fill_ms: int | None = None
         self.instrument = instrument
         self.engine = engine
         self.lending = lending
@@ -120,7 +124,10 @@ class _ReplayEdges:
             features=feats,
             state=self.step.state,
         )
-        decision = self.step.decide(snapshot, account)
+        if engine.fill_count != self.fills_seen:  # the change policy's cooldown counts from the last trade
+            self.fills_seen = engine.fill_count
+            self.last_fill_ms = engine.fills()[-1].timestamp_ms
+        decision = self.step.decide(snapshot, account, self.last_fill_ms)
         if decision.plan is None:
             raise HedgebotError(decision.problem or "the strategy failed")
         if not decision.changed:

@@ -11,6 +11,7 @@ from typing import Any
 from bot.backtest.data import AlignedBars
 from bot.backtest.loan import LendingSim
 from bot.domain.orders import Fill
+from bot.domain.rebalance import ChangePolicy
 from bot.domain.risk import RiskLimits
 from bot.errors import UsageError
 from bot.paper.orders import EngineSettings
@@ -74,6 +75,7 @@ class ReplaySettings:
     engine: EngineSettings = field(default_factory=lambda: EngineSettings(slippage_bps=2.0, spread_bps=2.0))
     risk: RiskLimits = field(default_factory=RiskLimits)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    change: ChangePolicy = field(default_factory=ChangePolicy)
     triggers: Triggers = field(default_factory=Triggers)
     guard: GuardLimits = field(default_factory=GuardLimits)
     guardian: GuardianSettings = field(default_factory=GuardianSettings)

@@ -84,11 +84,13 @@ def run(args: argparse.Namespace) -> int:
     columns: list[tuple[str, list[str]]] = args.columns or [("dynamic", list(args.orphan_params or []))]
     if args.orphan_params and args.columns:
         raise UsageError("--param must follow the --strategy it belongs to")
-    names = [name for name, _ in columns]
-    strategies = []
+    loaded = []
     for name, raw in columns:
         params = plugins.parse_params(raw)
-        strategies.append((_label(name, params, names), plugins.load(name, params)))
+        loaded.append((params, plugins.load(name, params)))
+    # Labelled by the strategy's own name, never the file path or module it was loaded from (B19).
+    names = [strategy.name for _, strategy in loaded]
+    strategies = [(_label(strategy.name, params, names), strategy) for params, strategy in loaded]
     setup = LendingSetup(
         args.collateral_asset,
         args.collateral_usd,
@@ -120,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     replay = ReplaySettings(
         risk=config.risk,
         reconcile=config.reconcile,
+        change=config.change,
         triggers=config.triggers,
         guard=config.guard,
         guardian=GuardianSettings(gas_usd=args.gas_usd),

@@ -14,6 +14,7 @@ from bot.domain.features.tracker import NEUTRAL_FEATURES
 from bot.domain.instruments import InstrumentError
 from bot.domain.lending import health
 from bot.domain.plan import plan_problem
+from bot.domain.protection import MARGIN_MODES, held_short
 from bot.domain.risk import apply_limits
 from bot.domain.snapshot import HedgeView, LendingView, Snapshot
 from bot.errors import HedgebotError, UsageError
@@ -35,6 +36,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--strategy", default="dynamic", help="strategy name, package.module:Class or file.py")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
     p.add_argument("--margin-btc", type=float, default=0.0, help="BTC already in the futures account (long BTC)")
+    p.add_argument(
+        "--margin-mode",
+        choices=MARGIN_MODES,
+        help="the venue's margin mode (default: exchange.margin_mode from the settings, isolated unless set)",
+    )
     p.add_argument("--beta", type=float, default=1.0, help="collateral beta to BTC (cross-hedge ratio; 1 for BTC)")
     p.add_argument("--funding-rate", type=float, default=0.0001, help="funding rate per 8 h (default 0.0001)")
     p.add_argument("--config", type=Path, help="TOML settings file (for the risk limits, as `run` applies them)")
@@ -114,19 +120,21 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         problem = f"raised {type(exc).__name__}: {exc}"
     if problem is not None:
         raise HedgebotError(f"strategy {strategy.name} {problem}")
-    checked = apply_limits(plan, snap, risk_limits(load_settings(args.config).risk), strategy.leverage_cap)
+    settings = load_settings(args.config)
+    margin_mode = args.margin_mode or settings.exchange.margin_mode
+    checked = apply_limits(plan, snap, risk_limits(settings.risk, margin_mode), strategy.leverage_cap)
     plan = checked.plan
     size = instrument.contract_size_usd
     notional = plan.contracts * size
     required_margin = (
         inverse.initial_margin_btc(plan.contracts, size, args.btc_price, plan.leverage) if plan.contracts else 0.0
     )
-    posted = args.margin_btc if args.margin_btc > 0 else required_margin
-    hedge_liq = (
-        inverse.liquidation_price(-plan.contracts, size, args.btc_price, posted, instrument.maintenance_margin_rate)
-        if plan.contracts
-        else math.nan
+    # As the venue prices it: isolated, from the margin allocated to the short at the plan's leverage (not
+    # the whole wallet, which would hide a stop beyond it); cross, from the wallet.
+    short = held_short(snap.hedge, args.btc_price, plan.leverage, margin_mode, instrument).resized(
+        plan.contracts, args.btc_price, plan.leverage, margin_mode, instrument
     )
+    hedge_liq = short.liquidation_price(instrument) if plan.contracts else math.nan
     return {
         "strategy": strategy.name,
         "exchange": instrument.exchange,
@@ -140,6 +148,7 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         "leverage": plan.leverage,
         "required_margin_btc": required_margin,
         "net_delta_usd": inverse.net_delta_usd(args.margin_btc, args.btc_price, -plan.contracts, size),
+        "margin_mode": margin_mode,
         "hedge_liquidation_price": hedge_liq,
         "stop_price": plan.stop_price,
         "stops": [{"price": s.price, "contracts": s.contracts, "label": s.label} for s in plan.stops],

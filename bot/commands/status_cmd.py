@@ -113,7 +113,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 def _f(value: Any, fmt: str = ",.2f") -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return format(value, fmt)
+        text = format(value, fmt)
+        # A value that rounds to zero prints as zero, not "-0.00000000" (B19).
+        return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
     return "∞" if value == "Infinity" else format_value(value)
 
 

@@ -49,6 +49,8 @@ def devnet_settings(
             api_key=SecretStr(DEFAULT_API_KEY),
             api_secret=SecretStr(DEFAULT_API_SECRET),
             api_url=exchange_url,
+            # The demo replays hours in seconds: a cooldown in wall-clock seconds would span hours of its path.
+            change_cooldown_s=0.0,
         ),
         chain=ChainSettings(
             rpc_urls=[SecretStr(info["rpc_url"])],

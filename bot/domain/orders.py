@@ -33,6 +33,16 @@ def is_protective_stop(type_: OrderType, side: Side, reduce_only: bool) -> bool:
     return type_ is OrderType.STOP_MARKET and side is Side.BUY and reduce_only
 
 
+# The client ids exchanges give the orders their liquidation engine sends (Binance: autoclose-..., and
+# adl_autoclose for auto-deleveraging); the paper venue uses the same.
+LIQUIDATION_CLIENT_ID_PREFIXES = ("autoclose", "adl_autoclose")
+
+
+def is_liquidation(client_id: str) -> bool:
+    """Whether an order (or fill) with `client_id` is the exchange liquidating the position."""
+    return client_id.startswith(LIQUIDATION_CLIENT_ID_PREFIXES)
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     client_id: str
@@ -104,6 +114,7 @@ class Fill:
     price: float
     fee_btc: float
     timestamp_ms: int
+    venue_order_id: str = ""  # the venue's id of the order filled, where it reports one
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ class HedgeView:
     entry_price: float
     equity_btc: float  # wallet plus unrealised PnL
     stop_price: float | None = None  # resting protective stop, if any
+    liquidation_price: float | None = None  # the venue's, when it reports one (None: unknown or none)
 
     @property
     def short_contracts(self) -> int:

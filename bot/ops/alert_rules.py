@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.domain.alerts import Alert, AlertKind, Severity
-from bot.domain.orders import Fill
+from bot.domain.orders import Fill, is_liquidation
 from bot.venues.reconcile import STOP, role_of
 
 
@@ -132,7 +132,18 @@ class AlertRules:
         return [Alert(AlertKind.HEDGE, f"hedge-{event}", Severity.INFO, text, now_ms)]
 
     def on_fill(self, fill: Fill, now_ms: int) -> list[Alert]:
-        """An alert when a protective stop filled: the hedge was stopped out."""
+        """An alert when the exchange liquidated the hedge (critical), or a protective stop filled."""
+        if is_liquidation(fill.client_id):
+            return [
+                Alert(
+                    AlertKind.HEDGE,
+                    "hedge-liquidated",
+                    Severity.CRITICAL,
+                    f"hedge liquidated: the exchange closed {fill.contracts} contracts at {fill.price:,.1f} "
+                    f"({fill.client_id})",
+                    now_ms,
+                )
+            ]
         if role_of(fill.client_id) != STOP:
             return []
         return [
@@ -144,6 +155,16 @@ class AlertRules:
                 now_ms,
             )
         ]
+
+    def on_reentry(self, exit: str, fill: Fill, now_ms: int) -> Alert:
+        """An alert when the hedge is put on again after it was liquidated or stopped out (`exit`)."""
+        return Alert(
+            AlertKind.HEDGE,
+            "hedge-reentered",
+            Severity.WARNING,
+            f"hedge re-entered after {exit}: sold {fill.contracts} contracts at {fill.price:,.1f}",
+            now_ms,
+        )
 
     def on_feed(self, state: AlertState, feed: str, age_s: float, max_age_s: float, now_ms: int) -> Evaluation:
         """An alert when `feed` goes stale (older than `max_age_s`), and one when it is fresh again."""

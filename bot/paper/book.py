@@ -100,7 +100,7 @@ class PaperBook(PaperAccount):
             if price <= 0 or abs(ticks - round(ticks)) > 1e-6:
                 raise PrecisionError(
                     f"order {request.client_id}: {name} {price} is off the tick of {spec.tick_size:g};"
-                    " round it with Instrument.round_price"
+                    f" send a multiple of {spec.tick_size:g}"
                 )
 
     def _check_reduce_only(self, client_id: str, side: Side) -> None:

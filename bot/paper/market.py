@@ -159,7 +159,22 @@ class PaperMarket(PaperBook):
         maintenance = inverse.maintenance_margin_btc(contracts, self._size, price, self.liquidation_fee_rate)
         margin_before = self.isolated_margin_btc
         wallet_before = self.wallet_btc
-        self._fill(None, contracts, price, 0.0, cid=f"autoclose-{self.liquidations}")
+        # The liquidation is an order of the exchange's own, as on Binance: a venue can look it up by id.
+        self._seq += 1
+        rec = OrderRecord(
+            f"autoclose-{self.liquidations}",
+            str(self._seq),
+            Side.BUY if self.contracts < 0 else Side.SELL,
+            OrderType.MARKET,
+            contracts,
+            None,
+            None,
+            True,
+            self.now_ms,
+        )
+        self._orders[rec.client_id] = rec
+        self._by_venue_id[rec.venue_id] = rec
+        self._fill(rec, contracts, price, 0.0)
         after_fill = self.wallet_btc
         if self.margin_mode == "isolated":
             remaining = margin_before - (wallet_before - self.wallet_btc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.config import ExchangeSettings, RiskSettings, Settings
+from bot.domain.protection import MarginMode
+from bot.domain.rebalance import ChangePolicy
 from bot.domain.risk import RiskLimits
 from bot.runtime.decision import Triggers
 from bot.runtime.guards import GuardLimits
@@ -30,6 +32,7 @@ class EngineConfig:
     guard: GuardLimits = field(default_factory=GuardLimits)
     risk: RiskLimits = field(default_factory=RiskLimits)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    change: ChangePolicy = field(default_factory=ChangePolicy)  # when a resize is worth an order
 
     @property
     def triggers(self) -> Triggers:
@@ -43,14 +46,20 @@ class EngineConfig:
             keep_stops_on_exit=keep_stops_on_exit,
             close_on_kill=settings.kill_closes_hedge,
             guard=guard_limits(settings),
-            risk=risk_limits(settings.risk),
+            risk=risk_limits(settings.risk, settings.exchange.margin_mode),
             reconcile=reconcile_settings(settings.exchange),
+            change=change_policy(settings.exchange),
         )
 
 
-def risk_limits(risk: RiskSettings) -> RiskLimits:
-    """The limits every plan is clipped to, wherever a plan is made (run, plan, backtest)."""
+def risk_limits(risk: RiskSettings, margin_mode: MarginMode = "isolated") -> RiskLimits:
+    """The limits every plan is clipped to, wherever a plan is made (run, plan, backtest).
+
+    `margin_mode` is the venue's (exchange.margin_mode): it decides where the short is liquidated, so where
+    its stop may sit.
+    """
     return RiskLimits(
+        margin_mode=margin_mode,
         max_leverage=risk.max_leverage,
         max_notional_usd=risk.max_notional_usd,
         max_capital_at_risk=risk.max_capital_at_risk,
@@ -73,3 +82,12 @@ def guard_limits(settings: Settings) -> GuardLimits:
 def reconcile_settings(exchange: ExchangeSettings) -> ReconcileSettings:
     """How small a change, or a stop move, is worth an order."""
     return ReconcileSettings(min_change_contracts=exchange.min_change_contracts, stop_move_bps=exchange.stop_move_bps)
+
+
+def change_policy(exchange: ExchangeSettings) -> ChangePolicy:
+    """When a gap between the short and its target is worth an order: a minimum, a band and a cooldown."""
+    return ChangePolicy(
+        min_change_contracts=exchange.min_change_contracts,
+        band=exchange.change_band,
+        cooldown_ms=int(exchange.change_cooldown_s * 1000),
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain.orders import AccountState
 from bot.domain.plan import HedgePlan, plan_problem
+from bot.domain.rebalance import ChangePolicy, hold_within_band
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.venues.reconcile import Action, ReconcileSettings, reconcile
@@ -75,11 +76,13 @@ class DecisionStep:
     strategy: Strategy[Any]
     limits: RiskLimits
     reconcile_settings: ReconcileSettings
+    change: ChangePolicy = field(default_factory=ChangePolicy)  # when a resize is worth an order (B15)
     state: StrategyState = field(default_factory=lambda: EMPTY_STATE)
     last_plan: HedgePlan | None = None
 
-    def decide(self, snapshot: Snapshot, account: AccountState) -> Decision:
-        """The decision on `snapshot` (built with this step's `state`) and the venue's `account`."""
+    def decide(self, snapshot: Snapshot, account: AccountState, last_fill_ms: int | None = None) -> Decision:
+        """The decision on `snapshot` (built with this step's `state`) and the venue's `account`; `last_fill_ms`
+        is when the hedge last traded (the change policy's cooldown counts from it)."""
         try:
             wanted = self.strategy.decide(snapshot)
             problem = plan_problem(wanted)
@@ -87,6 +90,8 @@ class DecisionStep:
             wanted, problem = None, f"raised {type(exc).__name__}: {exc}"
         if problem is not None or wanted is None:
             return Decision(snapshot, account, None, problem=f"strategy {self.strategy.name} {problem}")
+        # A resize too small to be worth an order, or too soon after the last trade, holds the short it has.
+        wanted = hold_within_band(wanted, snapshot.hedge.short_contracts, self.change, snapshot.now_ms, last_fill_ms)
         checked = apply_limits(wanted, snapshot, self.limits, self.strategy.leverage_cap)
         plan = checked.plan
         self.state = plan.state

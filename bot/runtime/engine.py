@@ -17,7 +17,7 @@ from typing import Any
 from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
-from bot.domain.orders import AccountState, Fill, Side
+from bot.domain.orders import AccountState, Fill, Side, is_liquidation
 from bot.domain.snapshot import LendingView, Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import SnapshotSummary
@@ -35,8 +35,10 @@ from bot.runtime.feeds import Defender, LendingFeed, LendingReading, MarkFeed, M
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.recovery import Recovery, recover
+from bot.runtime.tracking import follow_orders, name_fills
 from bot.runtime.views import hedge_view
-from bot.venues.base import Venue
+from bot.venues.base import Venue, VenueError
+from bot.venues.reconcile import ENTRY, STOP, role_of
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
@@ -73,7 +75,7 @@ class Engine:
         self.config = config = config or EngineConfig()
         self.clock = clock
         self.guardian = guardian  # on-chain defense (bot.chain.guardian); None: the hedge alone
-        self.executor = Executor(venue, journal, clock, metrics=metrics)
+        self.executor = Executor(venue, journal, clock, metrics=metrics, namespace=config.reconcile.namespace)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
         self.decided = asyncio.Condition()  # notified after every decision: tests and benchmarks wait on it
@@ -89,7 +91,7 @@ class Engine:
         self._mark_anchor = Anchor()
         self._bar_open_ms = 0
         # The one decision step, shared with the backtest (bot.runtime.decision).
-        self.step = DecisionStep(strategy, self.config.risk, self.config.reconcile)
+        self.step = DecisionStep(strategy, self.config.risk, self.config.reconcile, self.config.change)
         self._decided: Decided | None = None
         self._fills_seen = 0
         self._alert_state = AlertState()
@@ -98,6 +100,13 @@ class Engine:
         self.funding = FundingLedger()
         self._auth_failed: str | None = None
         self._strategy_failed: str | None = None
+        # The leverage the venue is set to, when known: a plan the risk layer de-levered (no stop fitted below
+        # the liquidation price) is applied to the venue before its orders.
+        self.venue_leverage: float | None = None
+        # The account as the last decision read it, and the one before: what the journal follows (C11).
+        self._account_read: AccountState | None = None
+        self._followed: AccountState | None = None
+        self._exited_by = ""  # "liquidation" or "stop-out" until the hedge is put on again (B2)
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -237,6 +246,7 @@ class Engine:
         """One decision on what the feeds hold now; the execution report, or None when nothing was sent."""
         async with self._decision_lock:
             report = await self._decide(self.clock())
+            await self._follow_orders()
             self.decisions += 1
             if self.metrics is not None:
                 self.metrics.decisions.inc()
@@ -255,6 +265,7 @@ class Engine:
         # The loan first: a defense on chain is what raises a health factor (the hedge cannot).
         await self._defend_if_due(self._lending.lending)
         venue_account = await self.venue.account()
+        self._account_read = venue_account
         # One consistent reading (B6, C3): the account read carries the exchange's mark as of now, fresher
         # than the polled one; the guard checks that very reading after the await, and the decision is
         # priced on it. Nothing is awaited from here to the plan.
@@ -283,7 +294,8 @@ class Engine:
             features=self.features.features(),
             state=self.step.state,
         )
-        decision = self.step.decide(snapshot, account)
+        # The change policy (B15) counts from the last fill: a resize right after a trade waits its cooldown.
+        decision = self.step.decide(snapshot, account, self._fills_since_ms or None)
         self._decided = Decided(now, self._mark.price, lending.collateral_price_usd, self._fills_seen)
         if decision.plan is None:
             self._strategy_halt(decision.problem or "failed", now)
@@ -302,6 +314,8 @@ class Engine:
         if not actions:
             return None
         log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
+        if not await self._set_leverage(plan.leverage, now):
+            return None
         report = await self.executor.execute(seq, actions)
         self._after_execution(report, now)
         await self.sync_fills(account)
@@ -347,6 +361,18 @@ class Engine:
         self.status.halt(problem)
         self._alert([self.rules.on_error("strategy failed: trading stopped, stops kept", problem, now)])
 
+    async def _set_leverage(self, leverage: float, now: int) -> bool:
+        """The venue set to the plan's `leverage` where it differs; False (alerted) when the venue refused it."""
+        if self.venue_leverage is None or leverage == self.venue_leverage:
+            return True
+        try:
+            await self.venue.configure(leverage, self.config.risk.margin_mode)
+        except VenueError as exc:
+            self._alert([self.rules.on_error("leverage not changed: orders held back", str(exc), now)])
+            return False
+        self.venue_leverage = leverage
+        return True
+
     def _after_execution(self, report: ExecutionReport, now: int) -> None:
         if self.metrics is not None:
             self.metrics.orders.labels("placed").inc(len(report.placed))
@@ -354,6 +380,9 @@ class Engine:
             self.metrics.orders.labels("unresolved").inc(len(report.unresolved))
         for cid, why in report.rejected:
             self._alert([self.rules.on_error("order rejected", f"{cid}: {why}", now)])
+        if report.uncovered_closed:
+            detail = f"{report.uncovered_closed} contracts bought back at once: no accepted stop covered them"
+            self._alert([self.rules.on_error("protective stop refused: short reduced", detail, now)])
         if report.unresolved:
             self._alert([self.rules.on_error("venue unreachable", ", ".join(report.unresolved), now)])
         if report.auth_failed:
@@ -361,27 +390,47 @@ class Engine:
             self.status.halt("authentication failed: " + report.auth_failed)
             self._alert([self.rules.on_error("authentication failed: trading stopped", report.auth_failed, now)])
 
+    async def _follow_orders(self) -> None:
+        """After a decision: journal what became of our orders gone from the venue's open list since (C11), and
+        read the fills when the position moved without them (a stop, or the exchange's liquidation)."""
+        account, self._account_read = self._account_read, None
+        if account is None:
+            return
+        done = await follow_orders(self.venue, self.journal, account, self.clock)
+        before = self._followed
+        self._followed = account
+        if done or (before is not None and before.position.contracts != account.position.contracts):
+            await self.sync_fills(before)
+
     async def sync_fills(self, before: AccountState | None = None) -> None:
-        """Journal new fills; alert on hedge changes and stop-outs (no extra account read: fills say it all)."""
+        """Journal new fills; alert on hedge changes, stop-outs, liquidations and re-entries after them."""
         # Re-read from the last fill's own millisecond: two fills can share one (a decision's entry and the
         # next decision's resize, on a venue with a coarse clock); the ones already seen there are skipped.
         since = self._fills_since_ms
-        fresh = [
+        raw = [
             f
             for f in await self.venue.fills(since)
             if f.timestamp_ms > since or (f.timestamp_ms == since and f not in self._fills_at_since)
         ]
-        if not fresh:
+        if not raw:
             return
+        fresh = await name_fills(self.journal, raw)
         await self.journal.record_fills(fresh)
-        last_ms = max(f.timestamp_ms for f in fresh)
-        at_last = {f for f in fresh if f.timestamp_ms == last_ms}
+        last_ms = max(f.timestamp_ms for f in raw)
+        at_last = {f for f in raw if f.timestamp_ms == last_ms}
         self._fills_at_since = (self._fills_at_since | at_last) if last_ms == since else at_last
         self._fills_since_ms = last_ms
         self._fills_seen += len(fresh)  # a fill is a trigger (Triggers.why)
         now = self.clock()
         for f in fresh:
             self._alert(self.rules.on_fill(f, now))
+            if is_liquidation(f.client_id):
+                self._exited_by = "liquidation"
+            elif role_of(f.client_id) == STOP and f.side is Side.BUY:
+                self._exited_by = "stop-out"
+            elif self._exited_by and role_of(f.client_id) == ENTRY and f.side is Side.SELL:
+                self._alert([self.rules.on_reentry(self._exited_by, f, now)])
+                self._exited_by = ""
         if before is not None:
             short_before = max(0, -before.position.contracts)
             sold = sum(f.contracts if f.side is Side.SELL else -f.contracts for f in fresh)
@@ -427,6 +476,9 @@ class Engine:
         self._fills_since_ms = last_fill + 1 if last_fill else 0
         await self.funding.resume(self.journal)
         recovery = await recover(self.venue, self.journal, self.clock)
+        # What became of our orders while the bot was down (filled stops, a liquidation): journaled and alerted now.
+        self._account_read = recovery.account
+        await self._follow_orders()
         await self._sync_funding_logged()
         if recovery.foreign:
             ids = ", ".join(o.client_id or o.venue_id for o in recovery.foreign)

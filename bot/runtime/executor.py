@@ -6,6 +6,13 @@ is sent (bot.venues.ccxt.errors). A RetryableVenueError that still reaches here 
 up: the order is unresolved, to be found by its client id later. A rejection is not retried blindly:
 it is recorded and reported, and the next decision re-plans from what the venue then holds. An
 authentication failure stops trading.
+
+The protective stop and the entry. A reduce-only stop for a short that does not exist yet is refused by
+the venue (Binance: -2022), so a stop cannot go first for a new short, and no venue here takes the two
+atomically. The order is therefore: the entry, then at once the stops for the new size, then the cancel
+of the stops they replace (the reconciler's order). If a new stop is refused, the stops it was to replace
+are kept and the short is cut back at once, reduce-only at market, to what the resting stops cover: the
+entry of this decision is undone and no contract is left without a stop for longer than that round trip.
 """
 
 from __future__ import annotations
@@ -14,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
-from bot.domain.orders import Order
+from bot.domain.orders import Order, OrderRequest, OrderType, Side, is_protective_stop
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
 from bot.ops.metrics import Metrics
 from bot.venues.base import Venue
-from bot.venues.reconcile import Action, Cancel, Place
+from bot.venues.reconcile import STOP, Action, Cancel, Place, client_id, role_of
 
 
 @dataclass(slots=True)
@@ -30,6 +37,9 @@ class ExecutionReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (client id, why)
     unresolved: list[str] = field(default_factory=list)  # the venue gave up retrying: resolve by client id later
     auth_failed: str | None = None
+    # A protective stop was refused: contracts bought back at once because no resting stop covered them.
+    uncovered_closed: int = 0
+    stop_refused: bool = False
 
 
 class Executor:
@@ -39,43 +49,83 @@ class Executor:
         journal: AsyncJournal,
         clock: Clock,
         metrics: Metrics | None = None,
+        namespace: str = "hedgebot",
     ) -> None:
         self._venue = venue
         self._journal = journal
         self.clock = clock
         self._metrics = metrics
+        self._namespace = namespace
 
     async def execute(self, decision_seq: int, actions: Sequence[Action]) -> ExecutionReport:
-        """Run `actions` in order; stops early on an authentication failure or an unresolved send."""
+        """Run `actions` in order; stops early on an authentication failure or an unresolved send.
+
+        A refused protective stop keeps the stops it was to replace and cuts the short to what they cover.
+        """
         report = ExecutionReport()
         places = [a.order for a in actions if isinstance(a, Place)]
         if places:
             # Durable before anything leaves: a crash after sending finds these by client id.
             await self._journal.record_intents(decision_seq, places, self.clock())
         for action in actions:
-            try:
-                if isinstance(action, Place):
-                    request = action.order
-                    sent_ms = self.clock()
-                    order = await self._venue.place(request)
-                    acked_ms = self.clock()
-                    if self._metrics is not None:
-                        # The venue's retries included: how long the hedge waited for the venue to hold the order.
-                        self._metrics.order_ack_seconds.observe((acked_ms - sent_ms) / 1000)
-                    await self._journal.record_order(order, acked_ms)
-                    report.placed.append(order)
-                elif isinstance(action, Cancel):
-                    await self._venue.cancel(action.client_id)
-                    await self._journal.set_order_state(action.client_id, OrderState.CANCELED, self.clock(), action.why)
-                    report.cancelled.append(action.client_id)
-            except OrderRejected as exc:
-                cid = action.order.client_id if isinstance(action, Place) else action.client_id
-                await self._journal.set_order_state(cid, OrderState.REJECTED, self.clock(), str(exc))
-                report.rejected.append((cid, str(exc)))
-            except AuthFailed as exc:
-                report.auth_failed = str(exc)
+            if report.stop_refused and isinstance(action, Cancel) and role_of(action.client_id) == STOP:
+                continue  # the old stop still protects what its refused replacement was to protect
+            if not await self._run(action, report):
                 return report
-            except RetryableVenueError:  # the venue's retries are spent
-                report.unresolved.append(action.order.client_id if isinstance(action, Place) else action.client_id)
-                return report  # the venue is unreachable: stop here, the next decision starts from its state
+        if report.stop_refused:
+            await self._cover(decision_seq, report)
         return report
+
+    async def _run(self, action: Action, report: ExecutionReport) -> bool:
+        """One action; False when the rest must not be sent (authentication failed, venue unreachable)."""
+        try:
+            if isinstance(action, Place):
+                await self._place(action.order, report)
+            else:
+                await self._venue.cancel(action.client_id)
+                await self._journal.set_order_state(action.client_id, OrderState.CANCELED, self.clock(), action.why)
+                report.cancelled.append(action.client_id)
+        except OrderRejected as exc:
+            cid = action.order.client_id if isinstance(action, Place) else action.client_id
+            await self._journal.set_order_state(cid, OrderState.REJECTED, self.clock(), str(exc))
+            report.rejected.append((cid, str(exc)))
+            if isinstance(action, Place) and is_protective_stop(
+                action.order.type, action.order.side, action.order.reduce_only
+            ):
+                report.stop_refused = True
+        except AuthFailed as exc:
+            report.auth_failed = str(exc)
+            return False
+        except RetryableVenueError:  # the venue's retries are spent
+            report.unresolved.append(action.order.client_id if isinstance(action, Place) else action.client_id)
+            return False  # the venue is unreachable: stop here, the next decision starts from its state
+        return True
+
+    async def _place(self, request: OrderRequest, report: ExecutionReport) -> Order:
+        sent_ms = self.clock()
+        order = await self._venue.place(request)
+        acked_ms = self.clock()
+        if self._metrics is not None:
+            # The venue's retries included: how long the hedge waited for the venue to hold the order.
+            self._metrics.order_ack_seconds.observe((acked_ms - sent_ms) / 1000)
+        await self._journal.record_order(order, acked_ms)
+        report.placed.append(order)
+        return order
+
+    async def _cover(self, decision_seq: int, report: ExecutionReport) -> None:
+        """Buy back, reduce-only at market, the part of the short no resting stop of ours covers."""
+        account = await self._venue.account()
+        short = max(0, -account.position.contracts)
+        covered = sum(
+            o.contracts - o.filled_contracts
+            for o in account.open_orders
+            if role_of(o.client_id) == STOP and is_protective_stop(o.type, o.side, o.reduce_only)
+        )
+        uncovered = short - covered
+        if uncovered <= 0:
+            return
+        cid = client_id(self._namespace, "entry", decision_seq, "uncovered", uncovered, short)
+        request = OrderRequest(cid, Side.BUY, OrderType.MARKET, uncovered, reduce_only=True)
+        await self._journal.record_intents(decision_seq, [request], self.clock())
+        if await self._run(Place(request), report) and cid not in {c for c, _ in report.rejected}:
+            report.uncovered_closed = uncovered

@@ -18,4 +18,5 @@ def hedge_view(account: AccountState) -> HedgeView:
         entry_price=account.position.entry_price,
         equity_btc=account.equity_btc,
         stop_price=min(stops) if stops else None,
+        liquidation_price=account.position.liquidation_price,
     )

@@ -115,3 +115,37 @@ def test_a_strategy_that_raises_is_named_in_one_line_not_a_traceback(tmp_path: P
     out = hedgebot(*args[:i], *args[i + 2 :])
     assert out.returncode == 1
     assert out.stderr.strip() == "hedgebot: error: strategy bad raised ZeroDivisionError: float division by zero"
+
+
+B1 = ["plan", "--collateral-amount", "10", "--collateral-price", "2300", "--debt-usd", "16600",
+      "--liquidation-threshold", "0.83", "--btc-price", "60000", "--json"]  # fmt: skip
+
+
+@pytest.mark.parametrize("strategy", ["dynamic", "layered-stop", "percentage", "dca"])
+@pytest.mark.parametrize("margin_btc", ["0", "0.1"])
+def test_every_stop_sits_below_the_shorts_own_liquidation_price(strategy: str, margin_btc: str) -> None:
+    """B1: dynamic at 10x put its stop at 67,200 above its isolated liquidation at 66,400 (layered-stop 69,000 vs
+    68,297), and margin in the account priced isolated liquidation as if the whole wallet backed it."""
+    result = hedgebot(*B1, "--strategy", strategy, "--margin-btc", margin_btc)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    liq = plan["hedge_liquidation_price"]
+    assert plan["margin_mode"] == "isolated"
+    if strategy == "dynamic":
+        assert plan["leverage"] == 10
+        assert liq == pytest.approx(60_000 * (1 - 0.004) / (1 - 1 / 10))  # 66,400 with or without wallet margin
+    assert plan["stops"]
+    for stop in plan["stops"]:
+        assert 60_000 < stop["price"] < liq
+    for entry in plan["conditional_entries"]:
+        assert entry["trigger_price"] < entry["stop_price"]
+
+
+def test_cross_margin_prices_liquidation_from_the_wallet() -> None:
+    result = hedgebot(*B1, "--strategy", "dynamic", "--margin-btc", "0.1", "--margin-mode", "cross")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    # 290 contracts (29,000 USD) backed by the whole 0.1 BTC wallet: face (1 - mmr) / (face / E - wallet).
+    face = plan["contracts"] * 100
+    assert plan["hedge_liquidation_price"] == pytest.approx(face * 0.996 / (face / 60_000 - 0.1))
+    assert plan["stops"][0]["price"] == pytest.approx(67_200)  # far below that: the strategy's stop stands

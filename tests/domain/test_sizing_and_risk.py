@@ -94,17 +94,20 @@ def test_no_position_without_a_protective_stop() -> None:
 
 def test_capital_at_risk_counts_only_the_short_beyond_collateral_and_margin() -> None:
     # 20,000 USD of collateral, 12,000 debt, 0.1 BTC margin: covered = 26,000 USD. A 1,000-contract short
-    # (100,000 USD) has 74,000 uncovered; a 10 % stop loses 7,400 > 5 % of 14,000 capital (700).
+    # (100,000 USD) has 74,000 uncovered; a stop 3.33 % up (below the 20x liquidation price, 62,905) loses
+    # 2,467 > 5 % of 14,000 capital (700).
     s = snap(equity_btc=0.1, collateral_usd=20_000.0, debt=12_000.0)
     checked = apply_limits(
-        plan(1_000, leverage=20, stops=(StopTranche(66_000.0, 1_000),)),
+        plan(1_000, leverage=20, stops=(StopTranche(62_000.0, 1_000),)),
         s,
         RiskLimits(max_notional_usd=1e9),
         leverage_cap=20,
     )
     allowed = checked.plan.contracts
-    assert allowed * 100 <= 26_000 + 700 / 0.1 + 100
-    assert allowed * 100 > 26_000 + 700 / 0.1 - 200
+    rise = 62_000 / 60_000 - 1
+    assert allowed * 100 <= 26_000 + 700 / rise + 100
+    assert allowed * 100 > 26_000 + 700 / rise - 200
+    assert checked.plan.stops == (StopTranche(62_000.0, allowed),)
     assert any("capital" in r for r in checked.clipped)
 
 

@@ -131,3 +131,12 @@ def test_a_replica_that_disagrees_with_the_pool_alerts_once_and_once_more_when_i
         ("replica-on", Severity.INFO, 4),
     ]
     assert "price / HF" in out[0].message
+
+
+def test_the_exchanges_liquidation_fill_is_a_critical_alert() -> None:
+    """B2: a liquidation of the hedge raised no alert of its own."""
+    (alert,) = RULES.on_fill(Fill("autoclose-1", Side.BUY, 749, 65_286.8, 0.0, 5), now_ms=6)
+    assert alert.severity is Severity.CRITICAL and alert.key == "hedge-liquidated"
+    assert alert.message.startswith("hedge liquidated: the exchange closed 749 contracts at 65,286.8")
+    reentry = RULES.on_reentry("liquidation", Fill("hbEx", Side.SELL, 700, 65_000.0, 0.0, 7), now_ms=8)
+    assert reentry.severity is Severity.WARNING and "re-entered after liquidation" in reentry.message

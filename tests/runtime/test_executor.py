@@ -13,7 +13,7 @@ from bot.ops.status import BotStatus
 from bot.paper import EngineSettings
 from bot.runtime.executor import Executor
 from bot.venues.paper import PaperVenue, Quote
-from bot.venues.reconcile import Place
+from bot.venues.reconcile import Cancel, Place
 
 T0 = 1_700_000_000_000
 ROUND_TRIP_MS = 40
@@ -49,3 +49,25 @@ async def test_an_acknowledged_order_is_timed_from_send_to_ack(tmp_path: Path) -
     assert sample("hedgebot_order_ack_seconds_count") == 1.0
     assert sample("hedgebot_order_ack_seconds_sum") == ROUND_TRIP_MS / 1000
     assert 'hedgebot_order_ack_seconds_bucket{le="0.05"} 1.0' in metrics.render().decode()
+
+
+async def test_a_refused_replacement_stop_keeps_the_one_it_was_to_replace(tmp_path: Path) -> None:
+    exchange = SlowExchange()
+    venue = PaperVenue.open(builtin_instrument("binancecoinm"), EngineSettings(), 0.1, exchange, now_ms=T0)
+    await venue.place(OrderRequest("hbEshort", Side.SELL, OrderType.MARKET, 30))
+    old = OrderRequest("hbSold", Side.BUY, OrderType.STOP_MARKET, 30, trigger_price=66_000.0, reduce_only=True)
+    await venue.place(old)
+    journal = await AsyncJournal.open(tmp_path / "bot.sqlite", T0)
+    executor = Executor(venue, journal, exchange)
+    try:
+        seq = await journal.record_decision(T0, "test", HedgePlan(hedge_usd=3_000.0, contracts=30, leverage=5.0))
+        # The replacement would trigger at once (below the 60,000 mark): refused; the old stop must stay.
+        new = OrderRequest("hbSnew", Side.BUY, OrderType.STOP_MARKET, 30, trigger_price=59_000.0, reduce_only=True)
+        report = await executor.execute(seq, [Place(new), Cancel("hbSold", "stop replaced")])
+    finally:
+        await journal.close()
+    assert report.stop_refused and report.rejected[0][0] == "hbSnew"
+    assert report.cancelled == [] and report.uncovered_closed == 0
+    account = await venue.account()
+    assert [o.client_id for o in account.open_orders] == ["hbSold"]
+    assert account.position.contracts == -30

@@ -295,22 +295,52 @@ class CcxtVenue:
         self._known.pop(client_id, None)
 
     async def fills(self, since_ms: int) -> list[Fill]:
-        raws = await self._call("fetch my trades", lambda: self.exchange.fetch_my_trades(self.symbol, since_ms))
+        """Our fills since `since_ms`, each with the client id of its order where the venue can say it.
+
+        An order seen since this process started is known by its venue id; one that is not (filled while the
+        bot was down, or the exchange's own liquidation order) is looked up by that id, once.
+        """
+        return await self._retried("fetch my trades", lambda: self._fills(since_ms))
+
+    async def _fills(self, since_ms: int) -> list[Fill]:
+        raws = await self._request("fetch my trades", lambda: self.exchange.fetch_my_trades(self.symbol, since_ms))
         by_venue_id = {o.venue_id: cid for cid, o in self._known.items()}
+        for venue_id in {str(raw.get("order") or "") for raw in raws} - set(by_venue_id) - {"", "0"}:
+            by_venue_id[venue_id] = await self._client_id_of(venue_id)
         out: list[Fill] = []
         for raw in raws:
             fee = raw.get("fee") or {}
+            venue_id = str(raw.get("order") or "")
             out.append(
                 Fill(
-                    client_id=by_venue_id.get(str(raw.get("order")), ""),
+                    client_id=by_venue_id.get(venue_id, ""),
                     side=Side(str(raw["side"]).lower()),
                     contracts=self.instrument.contracts_from_venue_amount(float(raw.get("amount") or 0.0)),
                     price=float(raw.get("price") or 0.0),
                     fee_btc=float(fee.get("cost") or 0.0),
                     timestamp_ms=int(raw.get("timestamp") or 0),
+                    venue_order_id=venue_id,
                 )
             )
         return out
+
+    async def _client_id_of(self, venue_id: str) -> str:
+        """The client id of the order with `venue_id` ("" when the venue cannot say: the caller may know it)."""
+
+        async def fetch() -> Any:
+            try:
+                return await self.exchange.fetch_order(venue_id, self.symbol)
+            except ccxt.BaseError as exc:
+                if is_gone(exc):
+                    return None
+                raise
+
+        try:
+            raw = await self._request(f"fetch order {venue_id}", fetch)
+        except VenueError as exc:  # bookkeeping: a fill is journaled with or without its client id
+            log.warning("could not look up the order of a fill", venue_id=venue_id, err=str(exc))
+            return ""
+        return self.params.client_id_of(raw) if raw else ""
 
     async def funding(self, since_ms: int) -> list[FundingPayment]:
         """Funding payments since `since_ms` (each venue's module says what its rows report)."""
