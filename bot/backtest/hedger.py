@@ -133,7 +133,11 @@ class _ReplayEdges:
         if not decision.changed:
             return
         self.seq += 1
-        for action in self.step.actions(decision, self.seq):
+        actions = self.step.actions(decision, self.seq)
+        if actions and decision.plan.leverage != engine.leverage:
+            # As the engine does: the venue is set to a plan the risk layer de-levered, before its orders.
+            engine.configure(decision.plan.leverage, engine.margin_mode)
+        for action in actions:
             if isinstance(action, Cancel):
                 engine.cancel(action.client_id)
                 continue

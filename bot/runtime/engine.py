@@ -295,7 +295,11 @@ class Engine:
             state=self.step.state,
         )
         # The change policy (B15) counts from the last fill: a resize right after a trade waits its cooldown.
-        decision = self.step.decide(snapshot, account, self._fills_since_ms or None)
+        # The step follows the engine's strategy and config, which a caller may swap (the demo does).
+        step = self.step
+        step.strategy, step.limits = self.strategy, self.config.risk
+        step.reconcile_settings, step.change = self.config.reconcile, self.config.change
+        decision = step.decide(snapshot, account, self._fills_since_ms or None)
         self._decided = Decided(now, self._mark.price, lending.collateral_price_usd, self._fills_seen)
         if decision.plan is None:
             self._strategy_halt(decision.problem or "failed", now)
