@@ -26,6 +26,7 @@ from bot.domain.alerts import Alert, AlertKind, Severity
 from bot.domain.instruments import BTC_INVERSE_SYMBOL, InstrumentError
 from bot.errors import ConfigError, HedgebotError, VenueError
 from bot.journal.aio import AsyncJournal
+from bot.journal.records import ControlRequest
 from bot.log import configure, get_logger, register_secrets
 from bot.modes import resolve_mode
 from bot.monitors.aave import AaveMonitor
@@ -37,6 +38,7 @@ from bot.ops.alerts import Alerter, rules_from_settings
 from bot.ops.http import StatusServer
 from bot.ops.kill import KillSwitch, kill_file_for, refuse_if_killed
 from bot.ops.metrics import Metrics
+from bot.ops.pause import PauseSwitch
 from bot.ops.status import BotStatus
 from bot.paper.orders import EngineSettings
 from bot.plugins import loader as plugins
@@ -131,6 +133,7 @@ class Parts:
     alerter: Alerter
     status: BotStatus
     kill: KillSwitch
+    pause: PauseSwitch
     metrics: Metrics
     server: StatusServer | None
     config: EngineConfig
@@ -150,6 +153,7 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
     alerter = Alerter.from_settings(settings.alerts)
     metrics = Metrics(status, wall_ms, alerter.stats)
     kill = KillSwitch(kill_file_for(settings.db_path))
+    pause = PauseSwitch()
     dry_run = mode == "dry-run"
     return Parts(
         mode=mode,
@@ -166,8 +170,9 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
         alerter=alerter,
         status=status,
         kill=kill,
+        pause=pause,
         metrics=metrics,
-        server=StatusServer.from_settings(settings, status, metrics, kill) if settings.http_port else None,
+        server=StatusServer.from_settings(settings, status, metrics, kill, pause) if settings.http_port else None,
         config=EngineConfig.from_settings(settings, keep_stops_on_exit),
         alert_rules=rules_from_settings(settings.alerts),
         warmup_days=settings.strategy.warmup_days,
@@ -224,6 +229,13 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         # person (B9); a kill is journaled before it takes effect, whatever route it came by (B4).
         parts.alerter.on_outcome = journal.record_alert
         parts.kill.persist = lambda r: journal.record_control("kill", r.source, r.reason, r.ts_ms)
+        # A pause is journaled like a kill and holds across a restart; the bot follows the journal, so an
+        # offline `hedgebot pause` reaches it too.
+        parts.pause.persist = lambda r: journal.record_control(r.action, r.source, r.reason, r.ts_ms)
+        parts.pause.on_change = lambda r: parts.alerter.notify(control_alert(r))
+        parts.pause.restore((await journal.control_state()).paused)
+        follower = asyncio.create_task(parts.pause.follow(journal.control_state), name="pause")
+        stack.push_async_callback(_cancel, follower)
         await parts.alerter.start()
         stack.push_async_callback(parts.alerter.close)
         if parts.server is not None:
@@ -237,6 +249,7 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             journal=journal,
             status=parts.status,
             kill=parts.kill,
+            pause=parts.pause,
             metrics=parts.metrics,
             alerter=parts.alerter,
             alert_rules=parts.alert_rules,
@@ -260,6 +273,24 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             account=parts.lending.account,
         )
         yield Bot(engine, parts.server)
+
+
+def control_alert(request: ControlRequest) -> Alert:
+    """The alert that tells a person the bot was paused or resumed, by whom and why."""
+    what = "paused: no new orders, stops kept" if request.action == "pause" else "resumed: trading again"
+    return Alert(
+        AlertKind.ERROR,
+        f"control-{request.action}",
+        Severity.WARNING,
+        f"{what} ({request.source}: {request.reason})",
+        request.ts_ms or wall_ms(),
+    )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def install_signal_handlers(engine: Engine) -> None:

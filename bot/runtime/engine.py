@@ -28,6 +28,7 @@ from bot.ops.alert_rules import AlertRules, AlertState
 from bot.ops.alerts import Alerter
 from bot.ops.kill import KILLED_EXIT_CODE, KillSwitch
 from bot.ops.metrics import Metrics
+from bot.ops.pause import PauseSwitch
 from bot.ops.status import BotStatus
 from bot.runtime.config import EngineConfig
 from bot.runtime.executor import ExecutionReport, Executor
@@ -35,10 +36,11 @@ from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
+from bot.runtime.pause import while_paused, withheld
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue
-from bot.venues.reconcile import reconcile
+from bot.venues.reconcile import Action, reconcile
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
@@ -55,6 +57,7 @@ class Engine:
         journal: AsyncJournal,
         status: BotStatus | None = None,
         kill: KillSwitch | None = None,
+        pause: PauseSwitch | None = None,
         metrics: Metrics | None = None,
         alerter: Alerter | None = None,
         alert_rules: AlertRules | None = None,
@@ -68,6 +71,7 @@ class Engine:
         self.journal = journal
         self.status = status or BotStatus()
         self.kill = kill or KillSwitch()
+        self.pause = pause or PauseSwitch()
         self.metrics = metrics
         self.alerter = alerter
         self.rules = alert_rules or AlertRules()
@@ -269,14 +273,16 @@ class Engine:
         self.status.observe_snapshot(snapshot)
         self.status.observe_account(account, self.funding.paid_btc)
         # A decision whose plan and actions are unchanged is not journaled again (heartbeats would fill it).
-        probe = reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile)
+        probe = self._unless_paused(reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile), account)
         if plan == self._last_plan and not probe:
             return None
         snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
         seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
         self.status.observe_decision(seq, now, self.strategy.name, plan)
         self._last_plan = plan
-        actions = reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile)
+        actions = self._unless_paused(
+            reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile), account
+        )
         if not actions:
             return None
         log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
@@ -284,6 +290,13 @@ class Engine:
         self._after_execution(report, now)
         await self.sync_fills(account)
         return report
+
+    def _unless_paused(self, actions: list[Action], account: AccountState) -> list[Action]:
+        """The actions to send: all of them, or while paused only those that cannot add to the short."""
+        if not self.pause.paused:
+            return actions
+        log.debug("paused: orders withheld", withheld=len(withheld(actions, account)))
+        return while_paused(actions, account)
 
     def _strategy_plan(self, snapshot: Snapshot, now: int) -> HedgePlan | None:
         """The strategy's plan, or None after halting when it raised or returned garbage (B8).
