@@ -36,7 +36,7 @@ from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
 from bot.runtime.feeds import LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
-from bot.runtime.pause import while_paused, withheld
+from bot.runtime.pause import held_plan, while_paused
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue
@@ -273,16 +273,14 @@ class Engine:
         self.status.observe_snapshot(snapshot)
         self.status.observe_account(account, self.funding.paid_btc)
         # A decision whose plan and actions are unchanged is not journaled again (heartbeats would fill it).
-        probe = self._unless_paused(reconcile(plan, account, self.venue.instrument, 0, self.config.reconcile), account)
+        probe = self._actions(plan, account, 0)
         if plan == self._last_plan and not probe:
             return None
         snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
         seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
         self.status.observe_decision(seq, now, self.strategy.name, plan)
         self._last_plan = plan
-        actions = self._unless_paused(
-            reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile), account
-        )
+        actions = self._actions(plan, account, seq)
         if not actions:
             return None
         log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
@@ -291,12 +289,12 @@ class Engine:
         await self.sync_fills(account)
         return report
 
-    def _unless_paused(self, actions: list[Action], account: AccountState) -> list[Action]:
-        """The actions to send: all of them, or while paused only those that cannot add to the short."""
+    def _actions(self, plan: HedgePlan, account: AccountState, seq: int) -> list[Action]:
+        """The reconciler's actions toward `plan`; paused, toward the short already held and none that add to it."""
         if not self.pause.paused:
-            return actions
-        log.debug("paused: orders withheld", withheld=len(withheld(actions, account)))
-        return while_paused(actions, account)
+            return reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile)
+        held = reconcile(held_plan(plan, account), account, self.venue.instrument, seq, self.config.reconcile)
+        return while_paused(held, account)
 
     def _strategy_plan(self, snapshot: Snapshot, now: int) -> HedgePlan | None:
         """The strategy's plan, or None after halting when it raised or returned garbage (B8).

@@ -1,15 +1,16 @@
-"""What a paused bot still sends: the reconciler's actions that cannot add to the short. Pure.
+"""What a paused bot still sends: orders toward the short it already holds, never more. Pure.
 
-Paused, the engine keeps deciding (so the status, the journal and the alerts stay current) and passes the
-reconciler's actions through `while_paused`:
+Paused, the engine keeps deciding (so the status, the journal and the alerts stay current) and journals the
+strategy's plan as it is; what it sends is reconciled against `held_plan`, the plan cut down to the short
+already held, and then passed through `while_paused`:
 
-- sent: protective stops (reduce-only stop-market buys) while a short is held, so its stops keep
-  following the plan; reductions (reduce-only buys); every cancel;
+- sent: the protective stops of the short held (reduce-only stop-market buys, the plan's tranches in order
+  up to the contracts held), so they keep following the plan as prices move; reductions, when the plan
+  wants less than is held (reduce-only buys); every cancel;
 - withheld: every sell, that is every entry or increase of the short (market or limit) and every
-  conditional entry (a stop-market sell that would arm below the mark); and, with no short held, the
-  stops too (there is nothing to protect, and a reduce-only order without a position is rejected);
-- added: a cancel of each of our resting sells (entries and conditional entries), so that nothing placed
-  before the pause can grow the short while it holds.
+  conditional entry (a stop-market sell that would arm below the mark);
+- cancelled: our resting sells (entries and conditional entries), so that nothing placed before the
+  pause can grow the short while it holds. Orders that are not ours are never touched.
 """
 
 from __future__ import annotations
@@ -17,21 +18,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.orders import AccountState, Side
-from bot.venues.reconcile import CONDITIONAL, ENTRY, Action, Cancel, Place, is_ours, role_of
+from bot.domain.plan import HedgePlan, StopTranche
+from bot.venues.reconcile import CONDITIONAL, ENTRY, Action, Cancel, is_ours, role_of
 
 
-def sends_while_paused(action: Action, short_contracts: int) -> bool:
-    """True for an action a paused bot holding `short_contracts` still sends: a cancel, or a reduce-only
-    buy (a stop or a reduction) while it holds a short."""
+def held_plan(plan: HedgePlan, account: AccountState) -> HedgePlan:
+    """`plan` cut down to the short `account` holds: no more contracts, stops for those only, no conditionals."""
+    short = max(0, -account.position.contracts)
+    contracts = min(plan.contracts, short)
+    stops: list[StopTranche] = []
+    left = contracts
+    for tranche in plan.stops:
+        if left <= 0:
+            break
+        take = min(tranche.contracts, left)
+        stops.append(StopTranche(tranche.price, take, tranche.label))
+        left -= take
+    return plan.with_(contracts=contracts, stops=tuple(stops), conditional=())
+
+
+def sends_while_paused(action: Action) -> bool:
+    """True for an action a paused bot still sends: a cancel, or a reduce-only buy (a stop or a reduction)."""
     if isinstance(action, Cancel):
         return True
-    return action.order.side is Side.BUY and action.order.reduce_only and short_contracts > 0
+    return action.order.side is Side.BUY and action.order.reduce_only
 
 
 def while_paused(actions: Sequence[Action], account: AccountState) -> list[Action]:
-    """`actions` less the ones that could add to the short, plus cancels of our resting sells."""
-    short = max(0, -account.position.contracts)
-    kept = [a for a in actions if sends_while_paused(a, short)]
+    """`actions` less any that could add to the short, plus cancels of our resting sells."""
+    kept = [a for a in actions if sends_while_paused(a)]
     cancelled = {a.client_id for a in kept if isinstance(a, Cancel)}
     kept += [
         Cancel(o.client_id, "paused")
@@ -42,9 +57,3 @@ def while_paused(actions: Sequence[Action], account: AccountState) -> list[Actio
         and o.client_id not in cancelled
     ]
     return kept
-
-
-def withheld(actions: Sequence[Action], account: AccountState) -> list[Place]:
-    """The placements a paused bot does not send (for its log line)."""
-    short = max(0, -account.position.contracts)
-    return [a for a in actions if isinstance(a, Place) and not sends_while_paused(a, short)]

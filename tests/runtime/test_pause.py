@@ -15,7 +15,7 @@ from bot.ops.pause import PauseSwitch
 from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
-from bot.runtime.pause import while_paused
+from bot.runtime.pause import held_plan, while_paused
 from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue
 from bot.venues.reconcile import Cancel, Place, reconcile
@@ -56,18 +56,27 @@ def described(actions: list[Place | Cancel]) -> list[str]:
     return out
 
 
-def test_a_paused_bot_that_would_grow_the_short_only_moves_its_stops() -> None:
+def paused(plan: HedgePlan, held: AccountState) -> list[str]:
+    """What the engine sends while paused: toward the short held, nothing that adds to it."""
+    return described(while_paused(reconcile(held_plan(plan, held), held, INSTRUMENT, 7), held))
+
+
+def test_a_paused_bot_that_would_grow_the_short_only_moves_the_stops_of_what_it_holds() -> None:
     held = account(30, resting("hbSold", Side.BUY, OrderType.STOP_MARKET, 30, 66_000.0, True))
-    actions = reconcile(wants(50, stop=64_000.0), held, INSTRUMENT, 7)
-    assert described(actions) == ["sell market 20", "buy stop_market 50 reduce-only", "cancel hbSold"]
-    assert described(while_paused(actions, held)) == ["buy stop_market 50 reduce-only", "cancel hbSold"]
+    plan = wants(50, stop=64_000.0)
+    assert described(reconcile(plan, held, INSTRUMENT, 7)) == [
+        "sell market 20",
+        "buy stop_market 50 reduce-only",
+        "cancel hbSold",
+    ]
+    assert paused(plan, held) == ["buy stop_market 30 reduce-only", "cancel hbSold"]
+    assert held_plan(plan, held).stops == (StopTranche(64_000.0, 30),)
 
 
 def test_a_paused_bot_still_reduces() -> None:
     held = account(30, resting("hbSold", Side.BUY, OrderType.STOP_MARKET, 30, 66_000.0, True))
-    actions = reconcile(wants(10), held, INSTRUMENT, 7)
-    assert while_paused(actions, held) == actions
-    assert described(actions)[0] == "buy market 20 reduce-only"
+    assert paused(wants(10), held) == described(reconcile(wants(10), held, INSTRUMENT, 7))
+    assert paused(wants(10), held)[0] == "buy market 20 reduce-only"
 
 
 def test_pausing_cancels_our_resting_sells_and_leaves_anothers_order() -> None:
@@ -79,14 +88,14 @@ def test_pausing_cancels_our_resting_sells_and_leaves_anothers_order() -> None:
     )
     plan = wants(30, conditional=(ConditionalEntry(55_000.0, 10, 58_000.0),))
     assert reconcile(plan, held, INSTRUMENT, 7) == []  # nothing to change ...
-    assert described(while_paused([], held)) == ["cancel hbClayer"]  # ... but the layer could add to the short
+    assert paused(plan, held) == ["cancel hbClayer"]  # ... but the layer could add to the short
+    # The filter alone, whatever the reconciler said, never lets a sell through.
+    sell = reconcile(wants(50), account(30), INSTRUMENT, 7)
+    assert "sell market 20" in described(sell) and "sell market 20" not in described(while_paused(sell, account(30)))
 
 
 def test_a_flat_paused_bot_places_nothing() -> None:
-    flat = account(0)
-    actions = reconcile(wants(30), flat, INSTRUMENT, 7)
-    assert described(actions) == ["sell market 30", "buy stop_market 30 reduce-only"]
-    assert while_paused(actions, flat) == []
+    assert paused(wants(30), account(0)) == []
 
 
 class Wants(Strategy[StrategyParams]):
