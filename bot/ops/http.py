@@ -21,6 +21,7 @@ from bot.clock import Clock, wall_ms
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.log import get_logger, register_secrets
+from bot.ops.dashboard import Dashboard, History, JournalHistory
 from bot.ops.kill import KillSwitch
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.ops.pause import PauseAnswer, PauseSwitch
@@ -53,6 +54,7 @@ class StatusServer:
         token: str | None = None,
         clock_ms: Clock = wall_ms,
         pause: PauseSwitch | None = None,
+        history: History | None = None,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ConfigError(
@@ -69,6 +71,8 @@ class StatusServer:
         self.port = port
         self._token = token.encode() if token else None
         self._clock_ms = clock_ms
+        self._history = history
+        self.dashboard = Dashboard(self._token, history, clock_ms)
         self._runner: web.AppRunner | None = None
 
     @classmethod
@@ -82,7 +86,8 @@ class StatusServer:
         clock_ms: Clock = wall_ms,
     ) -> StatusServer:
         token = settings.http_token.get_secret_value() if settings.http_token else None
-        return cls(status, metrics, kill, settings.http_host, settings.http_port, token, clock_ms, pause)
+        history = JournalHistory(settings.db_path)
+        return cls(status, metrics, kill, settings.http_host, settings.http_port, token, clock_ms, pause, history)
 
     @property
     def url(self) -> str:
@@ -97,6 +102,7 @@ class StatusServer:
         app.router.add_post("/kill", self._kill)
         app.router.add_post("/pause", self._pause)
         app.router.add_post("/resume", self._resume)
+        self.dashboard.add_routes(app)
         # No access log: Prometheus scrapes every few seconds and would drown the bot's own lines.
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -118,19 +124,28 @@ class StatusServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if isinstance(self._history, JournalHistory):
+            self._history.close()
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self._token is not None:
-            given = request.headers.get("Authorization", "")
-            scheme, _, value = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), self._token):
-                return web.json_response(
-                    {"error": "a bearer token is required (HEDGEBOT_HTTP_TOKEN)"},
-                    status=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="hedgebot"'},
-                )
-        return await handler(request)
+        if self._token is None or request.path in Dashboard.PUBLIC:
+            return await handler(request)
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self._token):
+            return await handler(request)
+        if self.dashboard.has_session(request):
+            # A cookie goes with every request the browser makes, whichever page asks: only this server's
+            # own page may use it to act.
+            if request.method == "POST" and not self.dashboard.same_origin(request):
+                return web.json_response({"error": "a dashboard session acts only from the dashboard"}, status=403)
+            return await handler(request)
+        return web.json_response(
+            {"error": "a bearer token is required (HEDGEBOT_HTTP_TOKEN)"},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="hedgebot"'},
+        )
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response(self.status_document())
