@@ -39,7 +39,8 @@ from bot.ops.http import StatusServer
 from bot.ops.kill import KillSwitch, kill_file_for, refuse_if_killed
 from bot.ops.metrics import Metrics
 from bot.ops.pause import PauseSwitch
-from bot.ops.status import BotStatus
+from bot.ops.status import BotStatus, live_status
+from bot.ops.telegram import TelegramCommands
 from bot.paper.orders import EngineSettings
 from bot.plugins import loader as plugins
 from bot.runtime.config import EngineConfig
@@ -136,6 +137,7 @@ class Parts:
     pause: PauseSwitch
     metrics: Metrics
     server: StatusServer | None
+    telegram: TelegramCommands | None  # the command side; alerts go through the alerter
     config: EngineConfig
     alert_rules: AlertRules
     warmup_days: float
@@ -173,6 +175,9 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
         pause=pause,
         metrics=metrics,
         server=StatusServer.from_settings(settings, status, metrics, kill, pause) if settings.http_port else None,
+        telegram=TelegramCommands.from_settings(
+            settings.alerts, lambda: live_status(status, kill, pause, wall_ms()), pause, kill
+        ),
         config=EngineConfig.from_settings(settings, keep_stops_on_exit),
         alert_rules=rules_from_settings(settings.alerts),
         warmup_days=settings.strategy.warmup_days,
@@ -241,6 +246,9 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
         if parts.server is not None:
             await parts.server.start()
             stack.push_async_callback(parts.server.stop)
+        if parts.telegram is not None:
+            await parts.telegram.start()  # in the background: a Telegram outage never holds up the start
+            stack.push_async_callback(parts.telegram.stop)
         engine = Engine(
             strategy=parts.strategy,
             venue=venue,

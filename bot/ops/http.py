@@ -25,7 +25,7 @@ from bot.ops.dashboard import Dashboard, History, JournalHistory
 from bot.ops.kill import KillSwitch
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.ops.pause import PauseAnswer, PauseSwitch
-from bot.ops.status import BotStatus
+from bot.ops.status import BotStatus, live_status
 
 log = get_logger("hedgebot.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -155,14 +155,7 @@ class StatusServer:
 
     def status_document(self) -> dict[str, Any]:
         """The status document now, with the kill and the pause in force (what GET /status answers)."""
-        doc = self.status.to_json(self._clock_ms())
-        doc["kill_requested"] = self.kill.requested
-        kill = self.kill.request
-        doc["kill"] = None if kill is None else {"source": kill.source, "reason": kill.reason, "ts_ms": kill.ts_ms}
-        doc["paused"] = self.pause.paused
-        held = self.pause.request
-        doc["pause"] = None if held is None else {"source": held.source, "reason": held.reason, "ts_ms": held.ts_ms}
-        return doc
+        return live_status(self.status, self.kill, self.pause, self._clock_ms())
 
     async def _reason(self, request: web.Request, default: str) -> str | web.Response:
         """The `reason` of a control request's JSON body, or the error response to send instead."""
