@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     status = sub.add_parser("status", help="the running bot's status, or the journal's last one")
     _common(status)
     status.add_argument("--json", action="store_true", help="print the status document as JSON")
+    status.add_argument(
+        "--live",
+        action="store_true",
+        help="only the running bot's answer: exit 1 when it does not answer, instead of reading the journal "
+        "(for health checks)",
+    )
     status.set_defaults(func=run_status)
 
     kill = sub.add_parser("kill", help="halt the running bot (HTTP, or the kill file when HTTP is off)")
@@ -92,10 +98,14 @@ def _settings_and_url(args: argparse.Namespace) -> tuple[Settings, str | None, s
 def run_status(args: argparse.Namespace) -> int:
     settings, url, token = _settings_and_url(args)
     doc: dict[str, Any] | None = None
+    if args.live and url is None:
+        raise UsageError("--live asks the running bot: it needs its endpoint (HEDGEBOT_HTTP_PORT, or --url), not --db")
     if url is not None:
         try:
             doc = _request(url, "/status", token, args.timeout)
         except Unreachable as exc:
+            if args.live:
+                raise HedgebotError(f"{exc}: the bot is not running, or its endpoint is off") from None
             print(f"hedgebot: {exc}; showing the journal instead", file=sys.stderr)
     if doc is None:
         db = args.db or settings.db_path

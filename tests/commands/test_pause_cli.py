@@ -46,7 +46,7 @@ async def test_pause_and_resume_over_http_are_journaled_and_shown_by_status(
         monkeypatch.setenv("HEDGEBOT_HTTP_TOKEN", TOKEN)
         assert await asyncio.to_thread(main, ["pause", "--reason", "FOMC in 10 minutes"]) == 0
         assert "paused at http://127.0.0.1:" in capsys.readouterr().out
-        assert await asyncio.to_thread(main, ["status", "--json"]) == 0
+        assert await asyncio.to_thread(main, ["status", "--live", "--json"]) == 0
         doc = json.loads(capsys.readouterr().out)
         assert doc["paused"] is True
         assert doc["pause"] == {"source": "http", "reason": "FOMC in 10 minutes", "ts_ms": NOW_MS}
@@ -80,6 +80,8 @@ def test_with_nothing_answering_the_pause_is_journaled_and_a_restart_starts_paus
     assert f"pause journaled in {env}" in captured.out
     assert main(["status", "--db", str(env), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["paused"] is True
+    assert main(["status", "--live"]) == 1  # what a health check asks: the bot itself, not its journal
+    assert "the bot is not running, or its endpoint is off" in capsys.readouterr().err
     with Journal.open(env) as j:
         held = j.control_state().paused
     restarted = PauseSwitch()
