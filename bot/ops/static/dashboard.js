@@ -13,6 +13,10 @@
   const fixed = (v, digits) => (isNum(v) ? v.toFixed(digits) : v === "Infinity" ? "∞" : "-");
   const when = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
   const charts = {};
+  // The journal keeps a snapshot with each decision; between decisions the page adds the readings it polls
+  // from /status, so the charts move while it is open (these live points are not stored anywhere).
+  const live = [];
+  let journaled = null;
 
   async function getJSON(path) {
     const response = await fetch(path, { credentials: "same-origin", cache: "no-store" });
@@ -146,12 +150,42 @@
     );
   }
 
+  function remember(doc) {
+    const pos = doc.position;
+    const hedge = doc.hedge;
+    if (!pos || !hedge) return;
+    live.push({
+      ts_ms: doc.now_ms,
+      health_factor: isNum(pos.health_factor) ? pos.health_factor : null,
+      collateral_price_usd: pos.collateral_price_usd,
+      liquidation_price_usd: isNum(pos.liquidation_price_usd) ? pos.liquidation_price_usd : null,
+      hedge_contracts: hedge.contracts,
+      hedge_pnl_btc: hedge.pnl_btc,
+    });
+    if (live.length > 2000) live.shift();
+  }
+
+  function withLive(doc) {
+    const snaps = doc.snapshots;
+    const last = snaps.ts_ms.length ? snaps.ts_ms[snaps.ts_ms.length - 1] : -Infinity;
+    const merged = Object.fromEntries(Object.entries(snaps).map(([k, v]) => [k, [...v]]));
+    for (const point of live) {
+      if (point.ts_ms <= last) continue;
+      for (const key of Object.keys(merged)) merged[key].push(key in point ? point[key] : null);
+    }
+    return { ...doc, snapshots: merged };
+  }
+
   async function refreshStatus() {
-    showStatus(await getJSON("/status"));
+    const doc = await getJSON("/status");
+    showStatus(doc);
+    remember(doc);
+    if (journaled) showHistory(withLive(journaled));
   }
 
   async function refreshHistory() {
-    showHistory(await getJSON("/history?hours=24"));
+    journaled = await getJSON("/history?hours=24");
+    showHistory(withLive(journaled));
   }
 
   async function control(action, reason) {
