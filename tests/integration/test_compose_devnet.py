@@ -4,8 +4,9 @@ No container engine can run the images here (no registry but PyPI, npm and Debia
 be pulled), so this is the closest test of `docker compose --profile devnet up bot-devnet`: the services'
 scripts and health checks, exactly as the real Compose v2 resolves them (`config --format json`), with
 /data, the service names and the ports mapped to a temporary folder, 127.0.0.1 and free ports. The chain,
-then the exchange, must turn healthy; then the devnet bot starts, turns healthy and watches the demo borrower in testnet mode
-against them; a kill leaves it holding (no restart loop) and clearing the kill makes it exit 0.
+then the exchange, must turn healthy; then the devnet bot starts, turns healthy and watches the demo
+borrower in testnet mode against them; a kill leaves it holding (no restart loop) and clearing the kill
+makes it exit 0.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from bot.devnet.chain.anvil import free_port
 from bot.devnet.chain.market import set_price
 from bot.devnet.exchange.server import ExchangeServer
 from bot.domain.orders import OrderType, Side
+from bot.journal.journal import Journal
 from tests.integration.bot.conftest import bot_settings
 from tests.integration.bot.test_bot_e2e import glide, short, stops, until
 
@@ -76,3 +77,10 @@ async def test_paused_keeps_stops_withholds_entries_survives_a_restart_and_resum
         await until(engine, lambda: short(exchange) > held)  # the increase the pause withheld
         engine.stop_requested.set()
         assert await task == 0
+    # A person is told of each change, whoever made it (no channel is configured here: journaled as such).
+    with Journal.open_readonly(settings.db_path) as journal:
+        told = [(r["key"], r["message"]) for r in journal.rows("SELECT * FROM alerts WHERE key LIKE 'control-%'")]
+    assert told == [
+        ("control-pause", "paused: no new orders, stops kept (http: e2e)"),
+        ("control-resume", "resumed: trading again (http: e2e)"),
+    ]
