@@ -154,6 +154,8 @@ class Dashboard:
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         given = request.query.get("token")
+        if given is not None and self._token is None:
+            raise web.HTTPSeeOther("/dashboard")  # no token to check: nothing to sign in to
         if given is not None:
             # A link with the token: trade it for a session and drop it from the address at once.
             if not self._token_ok(given):

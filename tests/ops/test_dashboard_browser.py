@@ -57,7 +57,7 @@ def write_story(db: Path) -> None:
                     collateral_price_usd=price,
                     liquidation_price_usd=2_083.0,
                     distance_to_liquidation=1 - 2_083.0 / price,
-                    hedge_pnl_btc=0.0008 * -contracts / 30,
+                    hedge_pnl_btc=0.0008 * (contracts / 30) ** 2,
                 )
             )
             if i in (150, 270):
@@ -250,3 +250,21 @@ async def test_a_session_cookie_cannot_act_from_another_site(bot: tuple[StatusSe
         async with http.get(f"{server.url}/history?hours=0", cookies=cookies) as resp:
             assert resp.status == 400
     assert not server.kill.requested
+
+
+async def test_on_loopback_without_a_token_the_dashboard_is_open_like_status(tmp_path: Path) -> None:
+    status = board()
+    server = StatusServer(status, Metrics(status, lambda: NOW_MS), KillSwitch(), port=0, clock_ms=lambda: NOW_MS)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/") as resp:  # the root leads to the page
+                assert resp.status == 200 and resp.url.path == "/dashboard"
+                page = await resp.text()
+                assert 'id="hf"' in page and resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
+            async with http.get(f"{server.url}/dashboard?token=anything", allow_redirects=False) as resp:
+                assert (resp.status, resp.headers["Location"]) == (303, "/dashboard")
+            async with http.get(f"{server.url}/history") as resp:
+                assert resp.status == 404  # this server was given no journal to read
+    finally:
+        await server.stop()
