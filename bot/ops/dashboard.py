@@ -36,6 +36,8 @@ log = get_logger("hedgebot.dashboard")
 
 COOKIE = "hedgebot_session"
 SESSION_TTL_MS = 12 * 3_600_000
+# Wrong tokens allowed per minute before sign-ins are refused for the rest of that minute (guessing).
+MAX_FAILED_LOGINS_PER_MINUTE = 10
 STATIC = resources.files("bot.ops") / "static"
 # The page's own files and uPlot's: nothing else is served from disk.
 ASSETS = {
@@ -122,6 +124,7 @@ class Dashboard:
         self._history = history_reader
         self._clock_ms = clock_ms
         self.sessions = Sessions(clock_ms)
+        self._failed_ms: list[int] = []
 
     # Routes that answer without a login: the login itself and the files the login page needs.
     PUBLIC = frozenset({"/", "/login", "/dashboard", *(f"/dashboard/static/{name}" for name in ASSETS)})
@@ -146,6 +149,25 @@ class Dashboard:
     def _token_ok(self, given: str) -> bool:
         return self._token is not None and hmac.compare_digest(given.strip().encode(), self._token)
 
+    def _throttled(self) -> bool:
+        """True while too many wrong tokens came in the last minute (from anyone: the token is one secret)."""
+        now = self._clock_ms()
+        self._failed_ms = [t for t in self._failed_ms if now - t < 60_000]
+        return len(self._failed_ms) >= MAX_FAILED_LOGINS_PER_MINUTE
+
+    def _refuse(self, request: web.Request) -> web.Response:
+        self._failed_ms.append(self._clock_ms())
+        log.warning("dashboard login refused: wrong token", peer=request.remote)
+        return self._html(_login_page("That token is not this bot's."), status=401)
+
+    def _sign_in(self, request: web.Request, given: str) -> web.StreamResponse:
+        if self._throttled():
+            log.warning("dashboard login refused: too many wrong tokens this minute", peer=request.remote)
+            return self._html(_login_page("Too many wrong tokens: wait a minute."), status=429)
+        if not self._token_ok(given):
+            return self._refuse(request)
+        return self._signed_in_redirect(request)
+
     def _signed_in(self, request: web.Request) -> bool:
         return self._token is None or self.has_session(request)
 
@@ -158,10 +180,7 @@ class Dashboard:
             raise web.HTTPSeeOther("/dashboard")  # no token to check: nothing to sign in to
         if given is not None:
             # A link with the token: trade it for a session and drop it from the address at once.
-            if not self._token_ok(given):
-                log.warning("dashboard login refused: wrong token", peer=request.remote)
-                return self._html(_login_page("That token is not this bot's."), status=401)
-            return self._signed_in_redirect(request)
+            return self._sign_in(request, given)
         if not self._signed_in(request):
             return self._html(_login_page(None), status=401)
         return self._html(_asset("dashboard.html").decode())
@@ -171,10 +190,7 @@ class Dashboard:
         given = str(form.get("token", ""))
         if self._token is None:
             raise web.HTTPSeeOther("/dashboard")
-        if not self._token_ok(given):
-            log.warning("dashboard login refused: wrong token", peer=request.remote)
-            return self._html(_login_page("That token is not this bot's."), status=401)
-        return self._signed_in_redirect(request)
+        return self._sign_in(request, given)
 
     def _signed_in_redirect(self, request: web.Request) -> web.StreamResponse:
         response = web.HTTPSeeOther("/dashboard")

@@ -268,3 +268,17 @@ async def test_on_loopback_without_a_token_the_dashboard_is_open_like_status(tmp
                 assert resp.status == 404  # this server was given no journal to read
     finally:
         await server.stop()
+
+
+async def test_guessing_the_token_is_stopped_after_ten_wrong_tries_a_minute(bot: tuple[StatusServer, Path]) -> None:
+    server, _ = bot
+    async with aiohttp.ClientSession() as http:
+        for _ in range(10):
+            async with http.post(f"{server.url}/login", data={"token": "guess"}, allow_redirects=False) as resp:
+                assert resp.status == 401
+        async with http.post(f"{server.url}/login", data={"token": TOKEN}, allow_redirects=False) as resp:
+            assert resp.status == 429  # even the right one, until the minute is over
+            assert "Too many wrong tokens" in await resp.text()
+        # The bearer token (scripts, the CLI) is another door and still opens.
+        async with http.get(f"{server.url}/status", headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+            assert resp.status == 200
