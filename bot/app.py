@@ -153,9 +153,9 @@ def build(settings: Settings, mode: Mode, keep_stops_on_exit: bool = True) -> Pa
     exchange = build_exchange(settings.exchange, testnet=mode == "testnet")
     status = BotStatus(mode=mode)
     alerter = Alerter.from_settings(settings.alerts)
-    metrics = Metrics(status, wall_ms, alerter.stats)
     kill = KillSwitch(kill_file_for(settings.db_path))
     pause = PauseSwitch()
+    metrics = Metrics(status, wall_ms, alerter.stats, pause)
     dry_run = mode == "dry-run"
     return Parts(
         mode=mode,

@@ -34,9 +34,8 @@ async def test_pause_and_resume_over_http_are_journaled_and_shown_by_status(
     journal = await AsyncJournal.open(env, T0)
     status = board()
     pause = PauseSwitch(persist=lambda r: journal.record_control(r.action, r.source, r.reason, r.ts_ms))
-    server = StatusServer(
-        status, Metrics(status, lambda: NOW_MS), KillSwitch(), port=0, token=TOKEN, clock_ms=lambda: NOW_MS, pause=pause
-    )
+    metrics = Metrics(status, lambda: NOW_MS, pause=pause)
+    server = StatusServer(status, metrics, KillSwitch(), port=0, token=TOKEN, clock_ms=lambda: NOW_MS, pause=pause)
     await server.start()
     monkeypatch.setenv("HEDGEBOT_HTTP_PORT", str(server.port))
     try:
@@ -52,6 +51,7 @@ async def test_pause_and_resume_over_http_are_journaled_and_shown_by_status(
         assert doc["pause"] == {"source": "http", "reason": "FOMC in 10 minutes", "ts_ms": NOW_MS}
         assert await asyncio.to_thread(main, ["status"]) == 0
         assert "paused             yes: by http, FOMC in 10 minutes" in capsys.readouterr().out
+        assert b"hedgebot_paused 1.0" in metrics.render()
         assert await asyncio.to_thread(main, ["pause", "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["changed"] is False
         assert await asyncio.to_thread(main, ["resume"]) == 0
