@@ -286,6 +286,8 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
 def control_alert(request: ControlRequest) -> Alert:
     """The alert that tells a person the bot was paused or resumed, by whom and why."""
     what = "paused: no new orders, stops kept" if request.action == "pause" else "resumed: trading again"
+    # Filed with the errors a person must know of, as the kill switch's alert is (bot.domain.alerts has no
+    # kind for controls, and the domain is not this change's to widen).
     return Alert(
         AlertKind.ERROR,
         f"control-{request.action}",
