@@ -16,6 +16,7 @@ from bot.commands import (
     devnet_cmd,
     health_cmd,
     journal_cmd,
+    pause_cmd,
     plan_cmd,
     run_cmd,
     status_cmd,
@@ -34,6 +35,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     health_cmd.register,
     journal_cmd.register,
     status_cmd.register,
+    pause_cmd.register,
     run_cmd.register,
     demo_cmd.register,
 ]

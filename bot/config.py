@@ -140,6 +140,15 @@ class AlertSettings(_Section):
     webhook_url: SecretStr | None = Field(None, description="POST alerts as JSON to this URL")
     telegram_token: SecretStr | None = Field(None, description="Telegram bot token")
     telegram_chat_id: str | None = Field(None, description="Telegram chat id to send alerts to")
+    telegram_commands: bool = Field(
+        False, description="answer /status /hedge /pause /resume /kill in the allowed chats (needs the token)"
+    )
+    telegram_command_chat_ids: list[str] = Field(
+        default_factory=list, description="numeric chat ids whose commands are answered (default: telegram_chat_id)"
+    )
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", description="the Bot API server (Telegram's, or a local Bot API server)"
+    )
     health_levels: list[float] = Field(
         default_factory=lambda: [1.3, 1.15, 1.05], description="alert when HF crosses these levels"
     )

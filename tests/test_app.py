@@ -183,6 +183,39 @@ REACHES: dict[str, Reach] = {
         ["4242"],
         needs={"alerts.telegram_token": SecretStr("base-telegram-token")},
     ),
+    "alerts.telegram_commands": Reach(
+        True,
+        lambda b: b.parts.telegram is not None and sorted(b.parts.telegram.allowed),
+        [1001],
+        needs={"alerts.telegram_token": SecretStr("base-telegram-token"), "alerts.telegram_chat_id": "1001"},
+    ),
+    "alerts.telegram_command_chat_ids": Reach(
+        ["777", "-100200"],
+        lambda b: b.parts.telegram is not None and sorted(b.parts.telegram.allowed),
+        [-100200, 777],
+        needs={
+            "alerts.telegram_token": SecretStr("base-telegram-token"),
+            "alerts.telegram_chat_id": "1001",
+            "alerts.telegram_commands": True,
+        },
+    ),
+    "alerts.telegram_api_url": Reach(
+        "http://127.0.0.1:9/telegram",
+        lambda b: same(
+            *[s._base_url for s in _senders(b, TelegramSender)],
+            *(
+                [str(b.parts.telegram.app.bot.base_url).removesuffix("/bot" + "base-telegram-token")]
+                if b.parts.telegram
+                else []
+            ),
+        ),
+        "http://127.0.0.1:9/telegram",
+        needs={
+            "alerts.telegram_token": SecretStr("base-telegram-token"),
+            "alerts.telegram_chat_id": "1001",
+            "alerts.telegram_commands": True,
+        },
+    ),
     "alerts.health_levels": Reach([1.4, 1.2], lambda b: list(b.parts.alert_rules.health_levels)),
     "alerts.health_hysteresis": Reach(0.05, lambda b: b.parts.alert_rules.hysteresis),
     "alerts.min_interval_s": Reach(90.0, lambda b: b.parts.alerter.min_interval_s),

@@ -14,6 +14,7 @@ from bot.errors import UsageError
 from bot.journal.events import DEFAULT_KINDS, KINDS, events
 from bot.journal.journal import Journal
 from bot.ops.output import print_json
+from bot.ops.status_text import iso_ms
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -57,10 +58,6 @@ def parse_since(text: str, now_ms: int) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
-
-
-def iso_ms(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def journal_path(db: Path | None, config: Path | None) -> Path:

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import wall_ms
-from bot.commands.journal_cmd import iso_ms
 from bot.config import Settings, load_settings
 from bot.errors import HedgebotError, UsageError
 from bot.journal.journal import Journal
 from bot.ops.kill import kill_file_for, write_kill_file
-from bot.ops.output import format_value, print_json
+from bot.ops.output import print_json
 from bot.ops.status import status_from_journal
+from bot.ops.status_text import format_rows, status_rows
 
 
 class Unreachable(Exception):
@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     status = sub.add_parser("status", help="the running bot's status, or the journal's last one")
     _common(status)
     status.add_argument("--json", action="store_true", help="print the status document as JSON")
+    status.add_argument(
+        "--live",
+        action="store_true",
+        help="only the running bot's answer: exit 1 when it does not answer, instead of reading the journal "
+        "(for health checks)",
+    )
     status.set_defaults(func=run_status)
 
     kill = sub.add_parser("kill", help="halt the running bot (HTTP, or the kill file when HTTP is off)")
@@ -92,10 +98,14 @@ def _settings_and_url(args: argparse.Namespace) -> tuple[Settings, str | None, s
 def run_status(args: argparse.Namespace) -> int:
     settings, url, token = _settings_and_url(args)
     doc: dict[str, Any] | None = None
+    if args.live and url is None:
+        raise UsageError("--live asks the running bot: it needs its endpoint (HEDGEBOT_HTTP_PORT, or --url), not --db")
     if url is not None:
         try:
             doc = _request(url, "/status", token, args.timeout)
         except Unreachable as exc:
+            if args.live:
+                raise HedgebotError(f"{exc}: the bot is not running, or its endpoint is off") from None
             print(f"hedgebot: {exc}; showing the journal instead", file=sys.stderr)
     if doc is None:
         db = args.db or settings.db_path
@@ -111,84 +121,13 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _f(value: Any, fmt: str = ",.2f") -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        text = format(value, fmt)
-        # A value that rounds to zero prints as zero, not "-0.00000000" (B19).
-        return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
-    return "∞" if value == "Infinity" else format_value(value)
-
-
 def print_status(doc: dict[str, Any]) -> None:
     """One screen for a person."""
     if doc["source"] == "http":
         print(f"hedgebot status (running bot at {doc.get('url')}, mode {doc.get('mode')})")
     else:
         print(f"hedgebot status (from the journal {doc.get('journal')}: the bot is not answering)")
-    rows: list[tuple[str, str]] = []
-    if doc.get("halted") is not None:
-        rows.append(("halted", f"yes: {doc.get('halt_reason')}" if doc["halted"] else "no"))
-    if doc.get("kill_requested"):
-        kill = doc.get("kill") or {}
-        detail = f": by {kill['source']}, {kill['reason']} (clear: hedgebot kill --clear)" if kill else ""
-        rows.append(("kill", "in force" + detail))
-    pos = doc.get("position")
-    if pos:
-        distance = pos["distance_to_liquidation"]
-        away = f"{distance * 100:.1f} % away" if isinstance(distance, int | float) else "no debt"
-        rows.append(("health factor", _f(pos["health_factor"], ".3f")))
-        rows.append(
-            (
-                "liquidation price",
-                f"{_f(pos['liquidation_price_usd'])} USD "
-                f"({pos['collateral_asset']} at {_f(pos['collateral_price_usd'])}; {away})",
-            )
-        )
-        matches = pos.get("matches_chain")
-        if matches is not None:
-            rows.append(
-                (
-                    "matches_chain",
-                    "yes: the exact replica"
-                    if matches
-                    else "NO: the replica disagrees with the Pool; the price above is the bound price / HF",
-                )
-            )
-    hedge = doc.get("hedge")
-    if hedge:
-        side = "short" if hedge["contracts"] < 0 else ("long" if hedge["contracts"] > 0 else "flat")
-        rows.append(
-            (
-                "hedge",
-                f"{side} {abs(hedge['contracts'])} contracts @ {_f(hedge['entry_price'], ',.1f')}, "
-                f"mark {_f(hedge['mark_price'], ',.1f')}",
-            )
-        )
-        rows.append(("hedge PnL", f"{_f(hedge['pnl_btc'], '.8f')} BTC ({_f(hedge['pnl_usd'])} USD)"))
-        rows.append(("funding paid", f"{_f(hedge['funding_paid_btc'], '.8f')} BTC"))
-        stops = ", ".join(f"buy {s['contracts']} @ {_f(s['price'], ',.1f')}" for s in hedge["stops"]) or "none"
-        rows.append(("stops", stops))
-    decision = doc.get("last_decision")
-    if decision:
-        rows.append(
-            (
-                "last decision",
-                f"#{decision['seq']} at {iso_ms(decision['ts_ms'])}, {decision['strategy']} -> "
-                f"{decision['target_contracts']} contracts: {decision['reason']}",
-            )
-        )
-    feeds = doc.get("feeds") or {}
-    if feeds:
-        parts = []
-        for name, feed in feeds.items():
-            limit = f", limit {_f(feed['max_age_s'], 'g')} s" if feed["max_age_s"] != "Infinity" else ""
-            parts.append(f"{name} {_f(feed['age_s'], '.1f')} s ago{limit}{' STALE' if feed['stale'] else ''}")
-        rows.append(("feeds", "; ".join(parts)))
-    if not pos and not decision:
-        rows.append(("journal", "nothing recorded yet"))
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"  {key:<{width}}  {value}")
+    print(format_rows(status_rows(doc)))
 
 
 def _journal_for_kill(db: Path) -> Journal:

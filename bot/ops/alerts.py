@@ -169,13 +169,17 @@ class Alerter:
         self._worker: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: AlertSettings, telegram_base_url: str = TELEGRAM_API, **kwargs: Any) -> Alerter:
+    def from_settings(cls, settings: AlertSettings, telegram_base_url: str | None = None, **kwargs: Any) -> Alerter:
         senders: list[AlertSender] = []
         if settings.webhook_url is not None:
             senders.append(WebhookSender(settings.webhook_url.get_secret_value()))
         if settings.telegram_token is not None and settings.telegram_chat_id:
             senders.append(
-                TelegramSender(settings.telegram_token.get_secret_value(), settings.telegram_chat_id, telegram_base_url)
+                TelegramSender(
+                    settings.telegram_token.get_secret_value(),
+                    settings.telegram_chat_id,
+                    telegram_base_url or settings.telegram_api_url,
+                )
             )
         return cls(senders, settings.min_interval_s, **kwargs)
 

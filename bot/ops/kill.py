@@ -132,3 +132,20 @@ class KillSwitch:
         if found is None:
             return None
         return await self.request_kill(found.reason, found.source, found.ts_ms)
+
+
+async def hold_while_killed(db_path: Path, stop: asyncio.Event, poll_s: float = 2.0) -> bool:
+    """Wait while a kill is in force for the journal at `db_path`: True once it is cleared (`hedgebot kill
+    --clear`), False when `stop` is set first. For a supervisor that restarts whatever exits: a killed bot
+    that exited would be restarted, refuse, exit 3 and be restarted again, forever."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(refuse_if_killed, db_path, int(datetime.now(UTC).timestamp() * 1000))
+        except Killed:
+            pass
+        else:
+            return True
+        # The poll interval, not a synchronisation: the kill is cleared by another process.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_s)
+    return False

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from bot.clock import Clock
 from bot.ops.alerts import AlertStats
+from bot.ops.pause import PauseSwitch
 from bot.ops.status import BotStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -23,14 +24,20 @@ _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 1
 
 
 class _StatusCollector(Collector):
-    def __init__(self, status: BotStatus, clock_ms: Clock, alert_stats: AlertStats | None) -> None:
+    def __init__(
+        self, status: BotStatus, clock_ms: Clock, alert_stats: AlertStats | None, pause: PauseSwitch | None
+    ) -> None:
         self._status = status
         self._clock_ms = clock_ms
         self._alert_stats = alert_stats
+        self._pause = pause
 
     def collect(self) -> Iterator[Metric]:
         s = self._status
         yield GaugeMetricFamily("hedgebot_halted", "1 while trading is halted", value=float(s.halted))
+        if self._pause is not None:
+            paused = float(self._pause.paused)
+            yield GaugeMetricFamily("hedgebot_paused", "1 while paused (no new orders, stops kept)", value=paused)
         if s.position is not None:
             p = s.position
             yield GaugeMetricFamily("hedgebot_health_factor", "Aave health factor", value=p.health_factor)
@@ -76,9 +83,15 @@ class Metrics:
     """Everything `/metrics` exports: the engine counts decisions and orders and times decisions; the executor
     times each order from its send to the venue's acknowledgement."""
 
-    def __init__(self, status: BotStatus, clock_ms: Clock, alert_stats: AlertStats | None = None) -> None:
+    def __init__(
+        self,
+        status: BotStatus,
+        clock_ms: Clock,
+        alert_stats: AlertStats | None = None,
+        pause: PauseSwitch | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_StatusCollector(status, clock_ms, alert_stats))
+        self.registry.register(_StatusCollector(status, clock_ms, alert_stats, pause))
         self.decisions = Counter("hedgebot_decisions", "decisions made", registry=self.registry)
         self.orders = Counter("hedgebot_orders", "orders sent, by outcome", ["outcome"], registry=self.registry)
         self.decision_seconds = Histogram(

@@ -17,8 +17,9 @@ from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
 from bot.journal.journal import Journal, OrderState
 from bot.journal.records import ControlRequest
-from bot.ops.kill import read_kill_file
+from bot.ops.kill import KillSwitch, read_kill_file
 from bot.ops.output import jsonable
+from bot.ops.pause import PauseSwitch
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,18 @@ def status_document(
     return doc
 
 
+def live_status(board: BotStatus, kill: KillSwitch, pause: PauseSwitch, now_ms: int) -> dict[str, Any]:
+    """The running bot's status document, with the kill and the pause in force (GET /status, Telegram)."""
+    doc = board.to_json(now_ms)
+    doc["kill_requested"] = kill.requested
+    killed = kill.request
+    doc["kill"] = None if killed is None else {"source": killed.source, "reason": killed.reason, "ts_ms": killed.ts_ms}
+    doc["paused"] = pause.paused
+    held = pause.request
+    doc["pause"] = None if held is None else {"source": held.source, "reason": held.reason, "ts_ms": held.ts_ms}
+    return doc
+
+
 def status_from_journal(journal: Journal, now_ms: int, kill_file: Path | None = None) -> dict[str, Any]:
     """The status document as the journal last saw it: the bot's latest snapshot, decision, stops and funding,
     and the kill or pause in force (journaled, or a kill file a stopped bot has not read yet)."""
@@ -237,5 +250,7 @@ def status_from_journal(journal: Journal, now_ms: int, kill_file: Path | None = 
             killed = ControlRequest("kill", from_file.source, from_file.reason, from_file.ts_ms)
     doc["kill_requested"] = killed is not None
     doc["kill"] = None if killed is None else {"source": killed.source, "reason": killed.reason, "ts_ms": killed.ts_ms}
-    doc["paused"] = controls.paused is not None
+    paused = controls.paused
+    doc["paused"] = paused is not None
+    doc["pause"] = None if paused is None else {"source": paused.source, "reason": paused.reason, "ts_ms": paused.ts_ms}
     return doc

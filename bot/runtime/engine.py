@@ -18,6 +18,7 @@ from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
 from bot.domain.orders import AccountState, Fill, Side, is_liquidation
+from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import SnapshotSummary
@@ -26,6 +27,7 @@ from bot.ops.alert_rules import AlertRules, AlertState
 from bot.ops.alerts import Alerter
 from bot.ops.kill import KILLED_EXIT_CODE, KillSwitch
 from bot.ops.metrics import Metrics
+from bot.ops.pause import PauseSwitch
 from bot.ops.status import BotStatus
 from bot.runtime.config import EngineConfig
 from bot.runtime.decision import Decided, DecisionStep
@@ -34,11 +36,12 @@ from bot.runtime.exits import ENTRIES, STOPS, cancel_ours, close_hedge
 from bot.runtime.feeds import Defender, LendingFeed, LendingReading, MarkFeed, MarkReading
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
+from bot.runtime.pause import held_plan, while_paused
 from bot.runtime.recovery import Recovery, recover
 from bot.runtime.tracking import follow_orders, name_fills
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue, VenueError
-from bot.venues.reconcile import ENTRY, STOP, role_of
+from bot.venues.reconcile import ENTRY, STOP, Action, reconcile, role_of
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
@@ -55,6 +58,7 @@ class Engine:
         journal: AsyncJournal,
         status: BotStatus | None = None,
         kill: KillSwitch | None = None,
+        pause: PauseSwitch | None = None,
         metrics: Metrics | None = None,
         alerter: Alerter | None = None,
         alert_rules: AlertRules | None = None,
@@ -69,6 +73,7 @@ class Engine:
         self.journal = journal
         self.status = status or BotStatus()
         self.kill = kill or KillSwitch()
+        self.pause = pause or PauseSwitch()
         self.metrics = metrics
         self.alerter = alerter
         self.rules = alert_rules or AlertRules()
@@ -309,12 +314,14 @@ class Engine:
             log.warning("risk layer clipped the plan", why=why)
         self.status.observe_snapshot(snapshot, matches_chain)
         self.status.observe_account(account, self.funding.paid_btc)
-        if not decision.changed:
+        # Paused, a decision is still taken: the reconciler holds the short it has (see `_actions`).
+        if not decision.changed and not self.pause.paused:
             return None
         snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
         seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
         self.status.observe_decision(seq, now, self.strategy.name, plan)
-        actions = self.step.actions(decision, seq)
+        self.step.last_plan = plan
+        actions = self._actions(plan, account, seq)
         if not actions:
             return None
         log.info("acting", seq=seq, reason=plan.reason, actions=len(actions), target=plan.contracts)
@@ -353,6 +360,13 @@ class Engine:
             hf_after=result.health_factor_after,
             txs=list(result.tx_hashes),
         )
+
+    def _actions(self, plan: HedgePlan, account: AccountState, seq: int) -> list[Action]:
+        """The reconciler's actions toward `plan`; paused, toward the short already held and none that add to it."""
+        if not self.pause.paused:
+            return reconcile(plan, account, self.venue.instrument, seq, self.config.reconcile)
+        held = reconcile(held_plan(plan, account), account, self.venue.instrument, seq, self.config.reconcile)
+        return while_paused(held, account)
 
     def _strategy_halt(self, problem: str, now: int) -> None:
         """Halt after the strategy raised or returned garbage (B8).

@@ -1,0 +1,116 @@
+"""The status document as lines for a person: `hedgebot status` prints them, Telegram answers with them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.ops.output import format_value
+
+Rows = list[tuple[str, str]]
+
+
+def iso_ms(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _f(value: Any, fmt: str = ",.2f") -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = format(value, fmt)
+        # A value that rounds to zero prints as zero, not "-0.00000000" (B19).
+        return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+    return "∞" if value == "Infinity" else format_value(value)
+
+
+def control_rows(doc: dict[str, Any]) -> Rows:
+    """Halted, killed, paused: what holds the bot back, if anything."""
+    rows: Rows = []
+    if doc.get("halted") is not None:
+        rows.append(("halted", f"yes: {doc.get('halt_reason')}" if doc["halted"] else "no"))
+    if doc.get("kill_requested"):
+        kill = doc.get("kill") or {}
+        detail = f": by {kill['source']}, {kill['reason']} (clear: hedgebot kill --clear)" if kill else ""
+        rows.append(("kill", "in force" + detail))
+    if doc.get("paused"):
+        pause = doc.get("pause") or {}
+        detail = f": by {pause['source']}, {pause['reason']}" if pause else ""
+        rows.append(("paused", f"yes{detail} (no new orders, stops kept; resume: hedgebot resume)"))
+    return rows
+
+
+def position_rows(doc: dict[str, Any]) -> Rows:
+    pos = doc.get("position")
+    if not pos:
+        return []
+    distance = pos["distance_to_liquidation"]
+    away = f"{distance * 100:.1f} % away" if isinstance(distance, int | float) else "no debt"
+    rows: Rows = [
+        ("health factor", _f(pos["health_factor"], ".3f")),
+        (
+            "liquidation price",
+            f"{_f(pos['liquidation_price_usd'])} USD ({pos['collateral_asset']} at "
+            f"{_f(pos['collateral_price_usd'])}; {away})",
+        ),
+    ]
+    matches = pos.get("matches_chain")
+    if matches is not None:
+        rows.append(
+            (
+                "matches_chain",
+                "yes: the exact replica"
+                if matches
+                else "NO: the replica disagrees with the Pool; the price above is the bound price / HF",
+            )
+        )
+    return rows
+
+
+def hedge_rows(doc: dict[str, Any]) -> Rows:
+    """The futures leg: side and size, PnL, funding, stops."""
+    hedge = doc.get("hedge")
+    if not hedge:
+        return [("hedge", "none recorded yet")]
+    side = "short" if hedge["contracts"] < 0 else ("long" if hedge["contracts"] > 0 else "flat")
+    stops = ", ".join(f"buy {s['contracts']} @ {_f(s['price'], ',.1f')}" for s in hedge["stops"]) or "none"
+    return [
+        (
+            "hedge",
+            f"{side} {abs(hedge['contracts'])} contracts @ {_f(hedge['entry_price'], ',.1f')}, "
+            f"mark {_f(hedge['mark_price'], ',.1f')}",
+        ),
+        ("hedge PnL", f"{_f(hedge['pnl_btc'], '.8f')} BTC ({_f(hedge['pnl_usd'])} USD)"),
+        ("funding paid", f"{_f(hedge['funding_paid_btc'], '.8f')} BTC"),
+        ("stops", stops),
+    ]
+
+
+def status_rows(doc: dict[str, Any]) -> Rows:
+    """Every row of `hedgebot status`, in its order."""
+    rows = control_rows(doc) + position_rows(doc)
+    if doc.get("hedge"):
+        rows += hedge_rows(doc)
+    decision = doc.get("last_decision")
+    if decision:
+        rows.append(
+            (
+                "last decision",
+                f"#{decision['seq']} at {iso_ms(decision['ts_ms'])}, {decision['strategy']} -> "
+                f"{decision['target_contracts']} contracts: {decision['reason']}",
+            )
+        )
+    feeds = doc.get("feeds") or {}
+    if feeds:
+        parts = []
+        for name, feed in feeds.items():
+            limit = f", limit {_f(feed['max_age_s'], 'g')} s" if feed["max_age_s"] != "Infinity" else ""
+            parts.append(f"{name} {_f(feed['age_s'], '.1f')} s ago{limit}{' STALE' if feed['stale'] else ''}")
+        rows.append(("feeds", "; ".join(parts)))
+    if not doc.get("position") and not decision:
+        rows.append(("journal", "nothing recorded yet"))
+    return rows
+
+
+def format_rows(rows: Rows) -> str:
+    """Two aligned columns, indented."""
+    width = max((len(k) for k, _ in rows), default=0)
+    return "\n".join(f"  {key:<{width}}  {value}" for key, value in rows)
