@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.commands.status_cmd import _f
 from bot.config import RiskSettings
 from bot.domain.orders import OrderRequest, OrderType, Side
+from bot.ops.status_text import _f
 from bot.paper import PaperEngine
 from bot.paper.errors import PrecisionError
 from bot.plugins import loader as plugins
