@@ -278,6 +278,15 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             guardian=parts.guardian,
         )
         engine.venue_leverage = parts.leverage  # set above: a plan the risk layer de-levers changes it
+        # A pause or a resume is a decision trigger: a resumed bot takes up the hedge it held back at once.
+        told = parts.pause.on_change
+
+        def on_pause_change(request: ControlRequest) -> None:
+            if told is not None:
+                told(request)
+            engine.trigger(request.action)
+
+        parts.pause.on_change = on_pause_change
         # Public bars, in every mode (dry-run reads them as it reads the public mark); never stops the start.
         await warm_features(
             engine.features,

@@ -70,7 +70,7 @@ async def test_paused_keeps_stops_withholds_entries_survives_a_restart_and_resum
         engine = bot.engine
         task = asyncio.create_task(engine.run())
         seen = engine.decisions
-        await until(engine, lambda: engine.decisions >= seen + 3)
+        await until(engine, lambda: engine.decisions >= seen + 1)  # decisions come on triggers, not every block
         assert engine.pause.paused and (await get_status(url))["paused"] is True
         assert short(exchange) == held and conditional_entries(exchange) == []
         assert (await post(url, "/resume"))["paused"] is False
