@@ -25,11 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
 
 ORDER_PATHS = ("/dapi/v1/order", "/dapi/v1/algoOrder")
+CLIENT_ID_PARAMS = ("newClientOrderId", "clientAlgoId", "origClientOrderId")
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Record:
     rpc_methods: tuple[str, ...] = ()
     rpc_block: int | None = None  # the highest block an eth_call of it was pinned to
     rpc_ok: bool = False  # answered 200 with no JSON-RPC error in it
+    client_id: str = ""  # the order's client id, for the exchange's order routes
 
     @property
     def mutates_orders(self) -> bool:
@@ -202,6 +205,9 @@ class FaultProxy:
         record = Record(time.time(), request.method, request.path)
         if self.name == "rpc":
             record.rpc_methods, record.rpc_block = _rpc_calls(body)
+        elif request.path in ORDER_PATHS:
+            params = {**request.query, **dict(parse_qsl(body.decode(errors="replace")))}
+            record.client_id = next((params[k] for k in CLIENT_ID_PARAMS if params.get(k)), "")
         self.records.append(record)
         self._fire(record, "request")
         fault = self.fault

@@ -32,7 +32,9 @@ from chaos.proxy import FaultProxy
 
 FEED_SCALE = 10**8  # the devnet's Chainlink-style feeds answer with 8 decimals
 UPDATED_AT_SLOT = 1  # the devnet feed's storage: slot 0 answer, slot 1 updatedAt, slot 2 roundId
-START_ETH, START_BTC = 2_600.0, 60_000.0  # the demo borrower at HF 1.30: near enough to act, far from liquidation
+# The demo borrower at HF 1.125 (10 WETH, 16,600 USDC): the strategies hedge well beyond the margin's own BTC,
+# and the market's walk (about 1.3 % wide around it) keeps the loan clear of Aave's liquidation at 2,000.
+START_ETH, START_BTC = 2_250.0, 60_000.0
 
 
 @dataclass(frozen=True)
