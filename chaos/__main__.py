@@ -1,6 +1,6 @@
 """`python -m chaos` (`make chaos`): the fault suite's command line.
 
-    python -m chaos                  # the full suite: every fault class, two strategies (about 25 minutes)
+    python -m chaos                  # the full suite: every fault class, two strategies (about 30 minutes)
     python -m chaos --quick          # the seeded subset `make test` runs (four faults, about a minute)
     python -m chaos --classes 'rpc:*' --repeat 3 --strategies dynamic
     python -m chaos --json           # the table as one JSON object on stdout (progress stays on stderr)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--classes", default="*", help="comma-separated fault classes or globs (default: all; see --list)")
     p.add_argument("--strategies", default="dynamic,layered-stop", help="comma-separated strategies to run")
     p.add_argument("--repeat", type=int, default=2, help="faults of each non-kill class per run (default 2)")
-    p.add_argument("--kills", type=int, default=10, help="SIGKILLs at each kill point per run (default 10)")
+    p.add_argument("--kills", type=int, default=4, help="SIGKILLs at each kill point per run (default 4)")
     p.add_argument("--seed", type=int, default=1, help="the first run's seed (default 1)")
     p.add_argument("--gap-limit-s", type=float, default=2.0, help="longest monitoring gap allowed (default 2 s)")
     p.add_argument("--out", type=Path, help="where each run keeps its logs, journal and evidence (default: a temp dir)")

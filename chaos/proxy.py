@@ -80,7 +80,7 @@ class BlackHole:
 
 @dataclass(frozen=True)
 class Slow:
-    """Forward, then hold the answer `delay_s` seconds."""
+    """Forward, then hold the answer `delay_s` seconds (answers still held are released when it is cleared)."""
 
     delay_s: float
     name: str = "slow"
@@ -210,14 +210,14 @@ class FaultProxy:
             record.client_id = next((params[k] for k in CLIENT_ID_PARAMS if params.get(k)), "")
         self.records.append(record)
         self._fire(record, "request")
-        fault = self.fault
+        fault, cleared = self.fault, self._cleared
         try:
             if isinstance(fault, Answer) and (fault.only is None or fault.only(request)):
                 record.fault = fault.name
                 return self._answer(record, fault.status, fault.body.encode(), dict(fault.headers))
             if isinstance(fault, BlackHole):
                 record.fault = fault.name
-                await self._cleared.wait()
+                await cleared.wait()
                 return self._hang_up(request, record)
             status, headers, payload = await self._forward(request, body)
             record.status = status
@@ -227,7 +227,8 @@ class FaultProxy:
                 return self._hang_up(request, record)
             if isinstance(fault, Slow):
                 record.fault = fault.name
-                await asyncio.sleep(fault.delay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cleared.wait(), fault.delay_s)
             if isinstance(fault, Malformed):
                 record.fault = fault.name
                 return self._answer(record, 200, payload[: len(payload) // 2], {"Content-Type": "application/json"})

@@ -38,7 +38,7 @@ class RunConfig:
     poll_interval_s: float = 0.5
     max_oracle_divergence: float = RiskSettings().max_oracle_divergence  # the bot's own limit, as it runs
     recover_timeout_s: float = 30.0
-    settle_s: tuple[float, float] = (1.0, 3.0)
+    settle_s: tuple[float, float] = (0.5, 2.0)
 
 
 @dataclass

@@ -253,8 +253,9 @@ class Market:
     """A seeded walk of WETH and BTC, written to the oracles and the exchange's mark every `tick_s`.
 
     Moves stay well inside the bot's jump band and the oracle/mark divergence limit, so on its own the market
-    is healthy data. A fault takes over the parts it breaks by naming them in `held` ("WETH", "WBTC", "mark"):
-    the walk goes on, but nothing is written to them until the fault hands them back.
+    is healthy data. A fault takes over the parts it breaks (`take("WETH")`, "WBTC", "mark"): the walk goes on,
+    but nothing is written to them until the fault hands them back (`give_back`). `take` waits for a write in
+    flight, so none can land after the fault's own and undo it.
     """
 
     chain: Chain
@@ -265,6 +266,7 @@ class Market:
     btc: float = START_BTC
     held: set[str] = field(default_factory=set)
     errors: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def step(self) -> None:
@@ -272,8 +274,19 @@ class Market:
         self.eth *= math.exp(self.rng.gauss(0, 0.004) - 0.05 * math.log(self.eth / START_ETH))
         self.btc *= math.exp(self.rng.gauss(0, 0.002) - 0.05 * math.log(self.btc / START_BTC))
 
+    async def take(self, *parts: str) -> None:
+        async with self.lock:
+            self.held.update(parts)
+
+    def give_back(self, *parts: str) -> None:
+        self.held.difference_update(parts)
+
     async def write(self, chain: bool = True, mark: bool = True) -> None:
         """The current prices to the oracles (WETH, WBTC) and the exchange's mark, except the parts held."""
+        async with self.lock:
+            await self._write(chain, mark)
+
+    async def _write(self, chain: bool, mark: bool) -> None:
         jobs = []
         if chain:
             jobs += [

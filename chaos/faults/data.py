@@ -21,7 +21,7 @@ def oracle_fault(name: str) -> FaultFn:
         f = Injected(f"data:oracle-{name}")
         chain, market = run.world.chain, run.world.market
         assert market is not None
-        market.held.add("WETH")
+        await market.take("WETH")
         hold = rng.uniform(4.0, 10.0)
         if name == "frozen":
             # The feed stops updating: its last round backdated past the bot's oracle heartbeat (26 h by default).
@@ -38,7 +38,7 @@ def oracle_fault(name: str) -> FaultFn:
         f.bad_from = f.t_start + DATA_GRACE_S
         await asyncio.sleep(hold)
         await chain.set_price("WETH", market.eth)
-        market.held.discard("WETH")
+        market.give_back("WETH")
         await end(run, f)
         f.bad_to = f.t_end
         assert run.world.rpc_proxy is not None
@@ -58,15 +58,18 @@ def mark_jump(sign: int) -> FaultFn:
         f = Injected(f"data:mark{'+' if sign > 0 else '-'}50%")
         exchange, market = run.world.exchange, run.world.market
         assert exchange is not None and market is not None
-        market.held.add("mark")
+        await market.take("mark")
         hold = rng.uniform(4.0, 10.0)
         await exchange.set_mark(market.btc * (1 + 0.5 * sign))
         f.t_start = time.time()
-        f.evidence.append(f"exchange mark {(await exchange.orders())['mark']:,.1f} (oracle BTC {market.btc:,.1f})")
+        mark = (await exchange.orders())["mark"]
+        f.evidence.append(f"exchange mark {mark:,.1f} (oracle BTC {market.btc:,.1f})")
+        if abs(mark / market.btc - 1) < 0.4:
+            f.evidence.append("NOT IN FORCE: the exchange's mark is not the one set")
         f.bad_from = f.t_start + DATA_GRACE_S
         await asyncio.sleep(hold)
         await exchange.set_mark(market.btc)
-        market.held.discard("mark")
+        market.give_back("mark")
         await end(run, f)
         f.bad_to = f.t_end
         _count_mark_reads(run, f)
@@ -83,8 +86,8 @@ def drift(moving: str) -> FaultFn:
         f = Injected("data:diverge" if moving == "mark" else "data:mark-frozen")
         chain, exchange, market = run.world.chain, run.world.exchange, run.world.market
         assert exchange is not None and market is not None
-        held = {"mark"} if moving == "mark" else {"mark", "WBTC"}
-        market.held |= held
+        held = ("mark",) if moving == "mark" else ("mark", "WBTC")
+        await market.take(*held)
         f.t_start = time.time()
         base = market.btc
         direction = rng.choice((-1, 1))
@@ -101,7 +104,7 @@ def drift(moving: str) -> FaultFn:
                 f.bad_from = time.time() + DATA_GRACE_S
                 f.evidence.append(f"divergence {divergence:.1%} > {limit:.0%} after {time.time() - f.t_start:.1f} s")
             await asyncio.sleep(1.0)
-        market.held -= held
+        market.give_back(*held)
         await market.write(chain=moving != "mark", mark=True)
         await end(run, f)
         f.bad_to = f.t_end

@@ -92,6 +92,12 @@ async def test_malformed_and_slow_answers(proxy: FaultProxy) -> None:
     t0 = loop.time()
     assert (await get(proxy.url + "/a"))[0] == 200
     assert loop.time() - t0 >= 0.3
+    # Cleared, the answers still held go out at once: the fault has a sharp end.
+    proxy.fault = Slow(30.0)
+    held = asyncio.create_task(get(proxy.url + "/a", timeout_s=5))
+    await asyncio.sleep(0.2)
+    proxy.clear()
+    assert (await held)[0] == 200
 
 
 async def test_a_dead_port_refuses_connections_until_revived(proxy: FaultProxy) -> None:
