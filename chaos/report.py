@@ -25,7 +25,7 @@ class Row:
     cls: str
     runs: int = 0
     faults: int = 0
-    hit: int = 0
+    hit: int | None = None  # None when no fault of the class can be seen through a proxy (a dead port)
     duplicates: int = 0
     orphans: int = 0
     bad_data_orders: int = 0
@@ -80,7 +80,8 @@ def rows(results: Sequence[RunResult]) -> list[Row]:
         for f in faults:
             r = row(f.cls)
             r.faults += 1
-            r.hit += f.hit or 0
+            if f.hit is not None:
+                r.hit = (r.hit or 0) + f.hit
             r.gaps.append(f.gap_s)
             r.bad_data_orders += len(bad_orders(f, result.order_log))
             r.orphans += len(f.orphans)
@@ -121,7 +122,7 @@ def table(results: Sequence[RunResult], limit_s: float) -> str:
             r.cls,
             r.runs,
             r.faults or "-",
-            r.hit if r.faults else "-",
+            "-" if r.hit is None else r.hit,
             r.duplicates,
             r.orphans,
             r.unprotected,

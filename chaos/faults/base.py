@@ -80,3 +80,11 @@ def stale_window(run: Run, f: Injected, hold: float) -> None:
     if hold > limit + BAD_CHAIN_GRACE_S:
         f.bad_from, f.bad_to = f.t_start + limit + BAD_CHAIN_GRACE_S, f.t_end
     f.evidence.append(f"held {hold:.1f} s (stale-block limit {limit:.0f} s)")
+
+
+def follow_up(proxy: FaultProxy, sent: Record) -> str:
+    """What the bot did about an order whose answer it never read: looked it up by client id, or sent it again."""
+    later = [r for r in proxy.records if r.client_id == sent.client_id and r.t_start > sent.t_start]
+    looked = sum(1 for r in later if r.method == "GET")
+    resent = sum(1 for r in later if r.method == "POST")
+    return f"then {sent.client_id} was looked up {looked}x, sent again {resent}x"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chaos import checks
-from chaos.faults.base import HTML_503, FaultFn, Injected, count_hits, end
+from chaos.faults.base import HTML_503, FaultFn, Injected, count_hits, end, follow_up
 from chaos.faults.node import refused
 from chaos.proxy import Answer, DropAfterAccept, FaultProxy, Malformed, Slow, is_order_placement
 
@@ -102,15 +102,8 @@ def proxy_fault(name: str) -> FaultFn:
 
 
 def _after_drop(proxy: FaultProxy, f: Injected) -> None:
-    """What the bot did about each order whose answer was dropped: looked it up by client id, or sent it again."""
     for dropped in [r for r in proxy.records if r.fault == "drop-after-accept" and f.t_start <= r.t_start <= f.t_end]:
-        later = [r for r in proxy.records if r.client_id == dropped.client_id and r.t_start > dropped.t_start]
-        looked = sum(1 for r in later if r.method == "GET")
-        resent = sum(1 for r in later if r.method == "POST")
-        f.evidence.append(
-            f"answer to {dropped.path.rsplit('/', 1)[-1]} {dropped.client_id} dropped (the exchange had accepted it); "
-            f"then looked up {looked}x, sent again {resent}x"
-        )
+        f.evidence.append(f"answer dropped after the exchange accepted it; {follow_up(proxy, dropped)}")
 
 
 def proxy_name(name: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chaos.checks import ACCOUNT_READ, first_account_read
-from chaos.faults.base import FaultFn, Injected, end
+from chaos.faults.base import FaultFn, Injected, end, follow_up
 from chaos.proxy import ORDER_PATHS, FaultProxy, Record, Watch
 
 if TYPE_CHECKING:
@@ -61,10 +61,13 @@ def kill_fault(point: str) -> FaultFn:
             await asyncio.sleep(rng.uniform(0.0, 3.0))
             bot.kill()
             f.hit = 1
+        unread: Record | None = None  # an order the exchange accepted and the killed bot never heard back about
         if watch is not None:
             f.hit = int(await _wait_fired(proxy, watch, f, bot.kill))
             if point == "mid-decision":
                 await asyncio.sleep(0.2)  # its delayed kill
+            if point in ("send-journal", "mid-recovery") and f.hit:
+                unread = watch.record
         f.t_start = time.time()
         await bot.wait(10)
         if point == "mid-recovery":
@@ -83,6 +86,8 @@ def kill_fault(point: str) -> FaultFn:
         f.evidence.append(f"restarted; its recovery read the account {f.restart_s:.1f} s after the restart")
         await end(run, f)
         f.t_end = t if t is not None else restart
+        if unread is not None:
+            f.evidence.append(follow_up(proxy, unread))
         return f
 
     return inject
