@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed-stamp
 # The Aave v3.6 market compiled from its pinned sources (solc-js, ~15-40 s); cached by package-lock's hash.
 AAVE_BUILD := build/aave-v3.6/artifacts.json
 
-.PHONY: install test lint typecheck unit demo bench clean
+.PHONY: install test lint typecheck unit demo bench chaos clean
 
 install: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
 
@@ -28,15 +28,15 @@ $(AAVE_BUILD): $(NODE_STAMP) bot/devnet/chain/compile_aave.mjs
 	touch $(AAVE_BUILD)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot strategies tests benchmarks
-	$(BIN)/ruff format --check bot strategies tests benchmarks
+	$(BIN)/ruff check bot strategies tests benchmarks chaos
+	$(BIN)/ruff format --check bot strategies tests benchmarks chaos
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
-	$(BIN)/ruff check bot strategies tests benchmarks
-	$(BIN)/ruff format --check bot strategies tests benchmarks
+	$(BIN)/ruff check bot strategies tests benchmarks chaos
+	$(BIN)/ruff format --check bot strategies tests benchmarks chaos
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -47,6 +47,12 @@ demo: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
 
 bench: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The fault suite: the bot as a process on the devnet in testnet mode, every fault class injected for real
+# (SIGKILLs, node, exchange, absurd data) over two strategies, judged from the exchange's order log and the
+# chain; one row per fault class, exit 1 when a bad column is not 0 (about 30 minutes; README, Safety).
+chaos: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m chaos
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build

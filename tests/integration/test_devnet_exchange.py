@@ -210,6 +210,36 @@ async def test_the_account_outlives_a_server_restart(tmp_path: Path) -> None:
         await second.stop()
 
 
+async def test_the_order_log_witnesses_every_order_request_and_outlives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    first = ExchangeServer(port=0, state_path=path)
+    await first.start()
+    venue = CcxtVenue(devnet_settings(first.url), retry=FAST_RETRY)
+    await venue.connect()
+    await venue.place(OrderRequest("hbElog1", Side.SELL, OrderType.MARKET, 5))
+    with pytest.raises(ccxt.ExchangeError, match="-4116"):  # the same id again, sent without a look-up
+        await venue.exchange.create_order(SYMBOL, "market", "sell", 5, None, {"newClientOrderId": "hbElog1"})
+    with pytest.raises(OrderRejected):  # -2021: a stop the mark has already crossed
+        await venue.place(OrderRequest("hbSlog1", Side.BUY, OrderType.STOP_MARKET, 5, trigger_price=59_000.0))
+    await venue.close()
+    await first.stop()
+
+    second = ExchangeServer(port=0, state_path=path)
+    await second.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            body = await (await http.get(f"{second.url}/_devnet/orders")).json()
+    finally:
+        await second.stop()
+    assert [(row["client_id"], row["book"], row["outcome"]) for row in body["log"]] == [
+        ("hbElog1", "order", "accepted"),
+        ("hbElog1", "order", "rejected -4116"),
+        ("hbSlog1", "algo", "rejected -2021"),
+    ]
+    assert [(o["client_id"], o["status"], o["filled_contracts"]) for o in body["orders"]] == [("hbElog1", "filled", 5)]
+    assert body["contracts"] == -5
+
+
 async def test_funding_that_falls_due_is_served_as_binance_income_history(tmp_path: Path) -> None:
     jump_ms = 0
     server = ExchangeServer(port=0, balance_btc=1.0, mark_price=60_000.0, clock=lambda: wall_ms() + jump_ms)

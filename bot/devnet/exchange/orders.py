@@ -19,6 +19,7 @@ from bot.devnet.exchange.http import (
 )
 from bot.devnet.exchange.state import ExchangeState
 from bot.domain.orders import Order, OrderRequest, OrderType
+from bot.paper.errors import PaperRejected
 
 signed = endpoint(signed=True)
 _CONDITIONAL_TYPES = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
@@ -33,6 +34,20 @@ def _algo(state: ExchangeState, order: Order) -> dict[str, Any]:
     created = state.order_times.get(order.client_id, state.now_ms())
     working = state.working_types.get(order.client_id, "MARK_PRICE")
     return dialect.algo_order(order, state.engine.instrument, working, created, state.now_ms())
+
+
+def _submit(state: ExchangeState, book: str, request: OrderRequest) -> Order:
+    """The order accepted for `request`, logged in the account's order log either way; -4116 for a known id."""
+    if state.engine.order(request.client_id) is not None:
+        state.record_order(book, request, "rejected -4116")
+        raise BinanceError(-4116, "ClientOrderId is duplicated.")
+    try:
+        order = state.engine.submit(request)
+    except PaperRejected as exc:
+        state.record_order(book, request, f"rejected {exc.code}")
+        raise
+    state.record_order(book, request, "accepted")
+    return order
 
 
 def _find(state: ExchangeState, params: Params, algo: bool) -> Order:
@@ -66,8 +81,6 @@ def new_order(state: ExchangeState, params: Params) -> dict[str, Any]:
     if otype not in ("MARKET", "LIMIT"):
         raise BinanceError(-1116, "Invalid orderType.")
     cid = params.get("newClientOrderId") or f"devnet{state.engine.fill_count}{state.now_ms()}"
-    if state.engine.order(cid) is not None:
-        raise BinanceError(-4116, "ClientOrderId is duplicated.")
     request = OrderRequest(
         cid,
         side_param(params),
@@ -76,8 +89,9 @@ def new_order(state: ExchangeState, params: Params) -> dict[str, Any]:
         price=price_param(params, "price") if otype == "LIMIT" else None,
         reduce_only=truthy(params.get("reduceOnly")),
     )
+    order = _submit(state, "order", request)
     state.order_times[cid] = state.now_ms()
-    return _plain(state, state.engine.submit(request))
+    return _plain(state, order)
 
 
 @signed
@@ -130,8 +144,6 @@ def new_algo_order(state: ExchangeState, params: Params) -> dict[str, Any]:
     if required_param(params, "type").upper() != "STOP_MARKET":
         raise BinanceError(-1116, "Invalid orderType: the devnet exchange takes STOP_MARKET conditionals only.")
     cid = params.get("clientAlgoId") or f"devnetalgo{state.now_ms()}"
-    if state.engine.order(cid) is not None:
-        raise BinanceError(-4116, "ClientOrderId is duplicated.")
     request = OrderRequest(
         cid,
         side_param(params),
@@ -140,7 +152,7 @@ def new_algo_order(state: ExchangeState, params: Params) -> dict[str, Any]:
         trigger_price=price_param(params, "triggerPrice"),
         reduce_only=truthy(params.get("reduceOnly")),
     )
-    order = state.engine.submit(request)
+    order = _submit(state, "algo", request)
     state.order_times[cid] = state.now_ms()
     # Every devnet trigger watches the mark; the workingType sent is echoed back as it was.
     state.working_types[cid] = params.get("workingType", "CONTRACT_PRICE")

@@ -150,6 +150,37 @@ async def admin_state(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def admin_orders(request: web.Request) -> web.Response:
+    """Every order request answered (the order log), every order known with its status now, and the position."""
+    state = request.app[STATE_KEY]
+    e = state.engine
+    async with state.lock:
+        known = (e.order(cid) for cid in state.order_times)
+        body = {
+            "log": state.order_log,
+            "orders": [
+                {
+                    "client_id": o.client_id,
+                    "created_ms": state.order_times[o.client_id],
+                    "side": o.side.value,
+                    "type": o.type.value,
+                    "status": o.status.value,
+                    "contracts": o.contracts,
+                    "filled_contracts": o.filled_contracts,
+                    "price": o.price,
+                    "trigger_price": o.trigger_price,
+                    "reduce_only": o.reduce_only,
+                }
+                for o in known
+                if o is not None
+            ],
+            "contracts": e.position().contracts,
+            "mark": e.mark,
+            "liquidations": e.liquidations,
+        }
+    return web.json_response(body)
+
+
 # ------------------------------------------------------------------ the route table
 
 V1 = "/dapi/v1"
@@ -183,4 +214,5 @@ ROUTES = [
     web.get(f"{V1}/openAlgoOrders", orders.open_algo_orders),
     web.post("/_devnet/mark_price", admin_mark_price),
     web.get("/_devnet/state", admin_state),
+    web.get("/_devnet/orders", admin_orders),
 ]

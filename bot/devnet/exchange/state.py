@@ -9,7 +9,9 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from bot.domain.orders import OrderRequest
 from bot.paper import PaperEngine
 
 
@@ -35,6 +37,9 @@ class ExchangeState:
         self.order_times: dict[str, int] = {}  # client id -> creation time (ms); the engine keeps no clock
         self.working_types: dict[str, str] = {}  # algo client id -> workingType as sent
         self.history: list[tuple[int, float]] = []  # (ms, mark) samples, for klines and the 24 h ticker
+        # Every order request the exchange answered, accepted or refused, in arrival order and never rewritten:
+        # an outside witness of what the account was asked to do (the chaos suite counts duplicates with it).
+        self.order_log: list[dict[str, Any]] = []
         self.lock = asyncio.Lock()
 
     def now_ms(self) -> int:
@@ -49,6 +54,24 @@ class ExchangeState:
         del self.history[:-10_000]
         self.save()
         return fills
+
+    def record_order(self, book: str, request: OrderRequest, outcome: str) -> None:
+        """Append one answered order request to `order_log` (outcome: "accepted" or "rejected <code>")."""
+        self.order_log.append(
+            {
+                "ts_ms": self.now_ms(),
+                "book": book,
+                "client_id": request.client_id,
+                "side": request.side.value,
+                "type": request.type.value,
+                "contracts": request.contracts,
+                "price": request.price,
+                "trigger_price": request.trigger_price,
+                "reduce_only": request.reduce_only,
+                "mark": self.engine.mark,
+                "outcome": outcome,
+            }
+        )
 
     def funding_history(self) -> list[tuple[int, float, float]]:
         """(time, rate, mark) of each funding time after the first mark sample kept, up to now.
@@ -77,6 +100,7 @@ class ExchangeState:
             "engine": self.engine.to_dict(),
             "order_times": self.order_times,
             "working_types": self.working_types,
+            "order_log": self.order_log,
         }
         with sqlite3.connect(self.state_path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)")
@@ -93,3 +117,4 @@ class ExchangeState:
         self.engine = PaperEngine.from_dict(state["engine"])
         self.order_times = {k: int(v) for k, v in state["order_times"].items()}
         self.working_types = dict(state["working_types"])
+        self.order_log = list(state.get("order_log", []))  # absent from states saved before it was kept
