@@ -92,8 +92,9 @@ class EndState:
 def end_state(orders: Sequence[Mapping[str, Any]], contracts: int) -> EndState:
     """Orphans and unprotected contracts given the exchange's orders and its position (negative: short).
 
-    A resting order is needed only if it is a reduce-only buy stop and, taken newest first, it still fits in the
-    short; everything else resting is an orphan.
+    A resting order is needed only if it is a reduce-only buy stop that, taken newest first, covers some of the
+    short the newer stops left uncovered (one larger than what is left still protects it: the exchange cuts a
+    reduce-only order to the position); everything else resting is an orphan.
     """
     short = max(0, -contracts)
     resting = [o for o in orders if o["status"] == "open"]
@@ -101,9 +102,8 @@ def end_state(orders: Sequence[Mapping[str, Any]], contracts: int) -> EndState:
     orphans = [o for o in resting if o not in stops]
     covered = 0
     for stop in sorted(stops, key=lambda o: o["created_ms"], reverse=True):
-        remaining = stop["contracts"] - stop["filled_contracts"]
-        if covered + remaining <= short:
-            covered += remaining
+        if covered < short:
+            covered = min(short, covered + stop["contracts"] - stop["filled_contracts"])
         else:
             orphans.append(stop)
     return EndState(orphans, short - covered)

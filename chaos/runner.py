@@ -125,6 +125,12 @@ class Run:
     async def execute(self, on_fault: Any = None) -> RunResult:
         t0 = time.time()
         try:
+            return await self._execute(t0, on_fault)
+        finally:
+            (self.workdir / "requests.jsonl").write_text(requests_jsonl(self))
+
+    async def _execute(self, t0: float, on_fault: Any) -> RunResult:
+        try:
             await self.world.start()
             await self.bot.start()
             if not await self.healthy(120):
@@ -205,6 +211,15 @@ def journal_texts(db_path: Path) -> list[Text]:
             for i, row in enumerate(db.execute(f'SELECT * FROM "{table}"')):
                 out.append(checks.row_text(table, i, dict(row)))
     return out
+
+
+def requests_jsonl(run: Run) -> str:
+    """Every request the two proxies saw, one JSON line each: the raw material of the gaps and the hits."""
+    lines = []
+    for proxy in (run.world.rpc_proxy, run.world.ex_proxy):
+        if proxy is not None:
+            lines += [json.dumps({"proxy": proxy.name, **r.__dict__}) for r in proxy.records]
+    return "\n".join(lines) + "\n"
 
 
 def dump(result: RunResult) -> str:

@@ -79,24 +79,29 @@ def mark_jump(sign: int) -> FaultFn:
 
 
 def drift(moving: str) -> FaultFn:
-    """The mark and the oracle's BTC part, 1 % a second for 8 s: the mark moving away from a still oracle
-    ("diverging"), or the oracle moving away from a mark that stopped updating ("mark-frozen")."""
+    """The mark and the oracle's BTC price, 1.25 % a second apart for 8 s: the mark moving away from a still oracle
+    ("diverging"), or the oracle moving away from a mark that stopped updating ("mark-frozen").
+
+    Both are taken from the market and set to one price first, so the divergence the bot can read is exactly the
+    one written (the market's walk moving the other side could otherwise bring it back inside the limit); the
+    steps (1.25, 2.5, 3.75 %...) stay clear of the 3 % limit itself, where rounding would decide.
+    """
 
     async def inject(run: Run, rng: random.Random) -> Injected:
         f = Injected("data:diverge" if moving == "mark" else "data:mark-frozen")
         chain, exchange, market = run.world.chain, run.world.exchange, run.world.market
         assert exchange is not None and market is not None
-        held = ("mark",) if moving == "mark" else ("mark", "WBTC")
-        await market.take(*held)
-        f.t_start = time.time()
+        await market.take("mark", "WBTC")
         base = market.btc
+        await asyncio.gather(chain.set_price("WBTC", base), exchange.set_mark(base))
+        f.t_start = time.time()
         direction = rng.choice((-1, 1))
         limit = run.config.max_oracle_divergence
         for step in range(1, 9):
-            moved = base * (1 + direction * 0.01 * step)
+            moved = base * (1 + direction * 0.0125 * step)
             if moving == "mark":
                 await exchange.set_mark(moved)
-                divergence = abs(moved / market.btc - 1)
+                divergence = abs(moved / base - 1)
             else:
                 await chain.set_price("WBTC", moved)
                 divergence = abs(base / moved - 1)
@@ -104,8 +109,8 @@ def drift(moving: str) -> FaultFn:
                 f.bad_from = time.time() + DATA_GRACE_S
                 f.evidence.append(f"divergence {divergence:.1%} > {limit:.0%} after {time.time() - f.t_start:.1f} s")
             await asyncio.sleep(1.0)
-        market.give_back(*held)
-        await market.write(chain=moving != "mark", mark=True)
+        market.give_back("mark", "WBTC")
+        await market.write()
         await end(run, f)
         f.bad_to = f.t_end
         _count_mark_reads(run, f)

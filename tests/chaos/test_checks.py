@@ -80,6 +80,11 @@ def test_the_newest_stops_that_fit_the_short_are_needed_and_the_rest_are_orphans
     assert end.unprotected_contracts == 0
 
 
+def test_a_stop_larger_than_the_short_protects_all_of_it() -> None:
+    end = checks.end_state([resting(cid="s", created_ms=1, contracts=480)], contracts=-474)
+    assert end.orphans == [] and end.unprotected_contracts == 0
+
+
 def test_a_short_with_too_little_stop_is_reported_unprotected_and_a_stop_without_a_short_is_an_orphan() -> None:
     assert (
         checks.end_state([resting(cid="s", created_ms=1, contracts=200)], contracts=-300).unprotected_contracts == 100
