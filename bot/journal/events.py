@@ -109,6 +109,8 @@ def events(
                 data["request"] = json.loads(data.pop("request_json"))
             if "kind" in data:  # a transaction's own kind (approve, repay, supply): "kind" is the event's
                 data["action"] = data.pop("kind")
+            if kind == "snapshot" and data.get("matches_chain") is not None:  # SQLite's 0/1, as JSON's boolean
+                data["matches_chain"] = bool(data["matches_chain"])
             if "ack_json" in data:
                 ack = data.pop("ack_json")
                 data["ack"] = json.loads(ack) if ack else None

@@ -406,15 +406,21 @@ class Journal:
         return float(rows[0]["s"])
 
     def latest_snapshot(self) -> SnapshotSummary | None:
-        rows = self._query(f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots ORDER BY id DESC LIMIT 1")
+        # A journal from before migration 5, opened read-only, has no matches_chain: it reads as unknown.
+        columns = [c for c in SNAPSHOT_COLUMNS if c != "matches_chain" or self.schema_version() >= 5]
+        rows = self._query(f"SELECT {', '.join(columns)} FROM snapshots ORDER BY id DESC LIMIT 1")
         if not rows:
             return None
         r = rows[0]
-        floats = {
-            c: nan_if_null(r[c]) for c in SNAPSHOT_COLUMNS if c not in ("ts_ms", "collateral_asset", "hedge_contracts")
-        }
+        exact = ("ts_ms", "collateral_asset", "hedge_contracts", "matches_chain")
+        floats = {c: nan_if_null(r[c]) for c in columns if c not in exact}
+        matches = r["matches_chain"] if "matches_chain" in columns else None
         return SnapshotSummary(
-            ts_ms=r["ts_ms"], collateral_asset=r["collateral_asset"], hedge_contracts=r["hedge_contracts"], **floats
+            ts_ms=r["ts_ms"],
+            collateral_asset=r["collateral_asset"],
+            hedge_contracts=r["hedge_contracts"],
+            matches_chain=None if matches is None else bool(matches),
+            **floats,
         )
 
     def latest_decision(self) -> DecisionRecord | None:

@@ -47,9 +47,12 @@ class SnapshotSummary:
     hedge_equity_btc: float
     funding_rate_8h: float
     hedge_pnl_btc: float = 0.0  # unrealised, at btc_price
+    # Whether the exact replica matched Pool.getUserAccountData on the reading decided on (False: the
+    # liquidation price is the bound price / HF); None: not known (no chain reading, or a row from before).
+    matches_chain: bool | None = None
 
     @classmethod
-    def of(cls, snap: Snapshot) -> SnapshotSummary:
+    def of(cls, snap: Snapshot, matches_chain: bool | None = None) -> SnapshotSummary:
         lending, hedge = snap.lending, snap.hedge
         return cls(
             ts_ms=snap.now_ms,
@@ -69,6 +72,7 @@ class SnapshotSummary:
             )
             if hedge.contracts
             else 0.0,
+            matches_chain=matches_chain,
         )
 
 

@@ -182,6 +182,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX transactions_hash ON transactions (tx_hash);
         """,
     ),
+    Migration(
+        5,
+        "snapshots keep whether the exact replica matched the Pool (NULL: not known, rows from before)",
+        """
+        ALTER TABLE snapshots ADD COLUMN matches_chain INTEGER CHECK (matches_chain IN (0, 1));
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -33,7 +33,7 @@ class PositionStatus:
     distance_to_liquidation: float  # fractional fall of the collateral price to liquidation
     debt_usd: float
     # False: the replica disagreed with the Pool and liquidation_price_usd is the bound price / HF;
-    # None: not known (status read from the journal, which does not keep it).
+    # None: not known (no chain reading yet, or a journal row from before the journal kept it).
     matches_chain: bool | None = None
 
 
@@ -209,6 +209,7 @@ def status_from_journal(journal: Journal, now_ms: int, kill_file: Path | None = 
             snap.collateral_price_usd,
             snap.distance_to_liquidation,
             snap.debt_usd,
+            snap.matches_chain,
         )
         stops = tuple(
             StopStatus(o.request.trigger_price or math.nan, o.request.contracts - o.filled_contracts)

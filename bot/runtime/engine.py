@@ -317,7 +317,7 @@ class Engine:
         # Paused, a decision is still taken: the reconciler holds the short it has (see `_actions`).
         if not decision.changed and not self.pause.paused:
             return None
-        snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot))
+        snapshot_id = await self.journal.record_snapshot(SnapshotSummary.of(snapshot, matches_chain))
         seq = await self.journal.record_decision(now, self.strategy.name, plan, snapshot_id)
         self.status.observe_decision(seq, now, self.strategy.name, plan)
         self.step.last_plan = plan

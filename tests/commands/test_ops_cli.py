@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from bot.journal.journal import FundingPayment, Journal
 from bot.ops.http import StatusServer
 from bot.ops.kill import Killed, KillSwitch, kill_file_for, refuse_if_killed, write_kill_file
 from bot.ops.metrics import Metrics
+from bot.ops.status_text import status_rows
 from tests.journal.fixtures import ack, entry, plan, stop, summary
 from tests.ops.test_http import NOW_MS, TOKEN, board
 
@@ -80,6 +82,24 @@ def test_journal_json_since_and_kinds(env: Path, capsys: pytest.CaptureFixture[s
     doc = json.loads(capsys.readouterr().out)
     assert [(e["kind"], e["state"]) for e in doc] == [("order", "filled"), ("order", "open")]
     assert doc[1]["request"]["trigger_price"] == 66_000.0
+
+
+@pytest.mark.parametrize("matches", [True, False])
+def test_journal_and_status_read_matches_chain_from_the_journal(
+    env: Path, capsys: pytest.CaptureFixture[str], matches: bool
+) -> None:
+    """What the bot decided on is journaled with whether its replica matched the Pool: `journal --json` and
+    `status` read from the journal show it (they showed null before the journal kept it)."""
+    with Journal.open(env) as j:
+        j.record_snapshot(replace(summary(T0), matches_chain=matches))
+    assert main(["journal", "--json", "--kind", "snapshot"]) == 0
+    (event,) = json.loads(capsys.readouterr().out)
+    assert event["matches_chain"] is matches
+    assert main(["status", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["source"] == "journal" and doc["position"]["matches_chain"] is matches
+    rows = dict(status_rows(doc))
+    assert rows["matches_chain"].startswith("yes" if matches else "NO")
 
 
 def test_journal_without_a_journal_says_where_it_looked(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

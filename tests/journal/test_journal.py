@@ -37,6 +37,7 @@ def test_a_new_journal_is_migrated_in_wal_with_full_fsync(tmp_path: Path) -> Non
             (2, 5),
             (3, 5),
             (4, 5),
+            (5, 5),
         ]
 
 
@@ -50,10 +51,11 @@ def test_an_older_journal_is_migrated_in_order_and_keeps_its_rows(tmp_path: Path
     )
     conn.close()
     with Journal.open(tmp_path / "j.sqlite", now_ms=2) as j:
-        assert j.schema_version() == LATEST_VERSION == 4
+        assert j.schema_version() == LATEST_VERSION == 5
         latest = j.latest_snapshot()
         assert latest is not None
         assert (latest.ts_ms, latest.hedge_contracts, latest.hedge_pnl_btc) == (7, -30, 0.0)
+        assert latest.matches_chain is None  # a row from before the journal kept it: not known
 
 
 def test_a_summary_carries_the_hedge_pnl_at_the_mark() -> None:

@@ -107,4 +107,6 @@ async def test_the_engine_alerts_and_shows_a_replica_that_disagrees_with_the_poo
     await journal.close()
     with closing(sqlite3.connect(tmp_path / "bot.sqlite")) as db:
         keys = [k for (k,) in db.execute("SELECT key FROM alerts ORDER BY id")]
+        journaled = [m for (m,) in db.execute("SELECT matches_chain FROM snapshots ORDER BY id")]
     assert keys.count("replica-off") == 1
+    assert journaled and journaled[0] == 1  # the snapshot decided on is journaled with its replica's verdict
