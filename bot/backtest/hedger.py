@@ -181,7 +181,7 @@ def run_hedged(
     # Leverage is set once, as `hedgebot run` configures the venue at start.
     leverage = min(getattr(strategy.params, "leverage", 5.0), strategy.leverage_cap, settings.risk.max_leverage)
     engine.configure(leverage, engine.margin_mode)
-    lending = open_loan(setup, co[start])
+    lending = open_loan(setup, co[start], settings.liquidation_rules)
     g = settings.guardian
     guardian = (
         SimulatedGuardian(

@@ -42,6 +42,7 @@ def to_json(result: Backtest) -> dict[str, Any]:
             if g.before_ms > bars.ts_ms[result.start]
         ],
         "funding": result.funding_source,
+        "liquidation_rules": result.liquidation_rules,
     }
 
 
@@ -74,7 +75,8 @@ def print_summary(result: Backtest) -> None:
     print(
         f"backtest {format_time(bars.ts_ms[result.start])} .. {format_time(bars.ts_ms[-1])}: {result.window_bars} bars"
         f" of {bars.bar_ms / 60_000:g} min, {s.collateral_usd:,.0f} USD of {s.collateral_asset} at HF"
-        f" {s.start_health_factor:g}, hedge capital {s.hedge_capital_usd:,.0f} USD; funding: {result.funding_source}"
+        f" {s.start_health_factor:g}, hedge capital {s.hedge_capital_usd:,.0f} USD; funding: {result.funding_source};"
+        f" Aave {result.liquidation_rules} liquidations"
     )
     gaps = [g for g in bars.gaps if g.before_ms > bars.ts_ms[result.start]]
     if gaps:
@@ -164,7 +166,8 @@ def write_report(result: Backtest, folder: Path) -> list[Path]:
         "",
         f"{result.setup.collateral_usd:,.0f} USD of {result.setup.collateral_asset} at health factor"
         f" {result.setup.start_health_factor:g} (LT {result.setup.liquidation_threshold:g},"
-        f" bonus {result.setup.liquidation_bonus:g}), hedge capital {result.setup.hedge_capital_usd:,.0f} USD."
+        f" bonus {result.setup.liquidation_bonus:g}; Aave {result.liquidation_rules} liquidations),"
+        f" hedge capital {result.setup.hedge_capital_usd:,.0f} USD."
         f" {result.window_bars} bars; funding: {result.funding_source}.",
         "",
         "| " + " | ".join(headers) + " |",

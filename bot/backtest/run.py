@@ -32,6 +32,7 @@ from bot.backtest.types import (
     Backtest,
     HedgeStats,
     LendingSetup,
+    LiquidationRules,
     PortfolioResult,
     Progress,
     ReplaySettings,
@@ -81,11 +82,13 @@ def _drawdown(equity: float, peak: float, worst: float) -> tuple[float, float]:
     return peak, max(worst, peak - equity)
 
 
-def run_unhedged(bars: AlignedBars, start: int, setup: LendingSetup) -> tuple[PortfolioResult, Series]:
+def run_unhedged(
+    bars: AlignedBars, start: int, setup: LendingSetup, rules: LiquidationRules = "v3.3"
+) -> tuple[PortfolioResult, Series]:
     """The loan alone plus the hedge capital as cash."""
     co, ch, cl, cc = bars.collateral
     gapb = bars.gap_before
-    lending = open_loan(setup, co[start])
+    lending = open_loan(setup, co[start], rules)
     cash = setup.hedge_capital_usd + setup.reserve_usd
     series = Series()
     peak, worst = -math.inf, 0.0
@@ -118,7 +121,7 @@ def backtest(
     settings = settings or ReplaySettings()
     began = time.perf_counter()
     first, start = warmup_start(bars, window_start_ms, settings)
-    unhedged, unhedged_series = run_unhedged(bars, start, setup)
+    unhedged, unhedged_series = run_unhedged(bars, start, setup, settings.liquidation_rules)
     runs = []
     for label, strategy in strategies:
         portfolio, stats, series, fills = run_hedged(
@@ -128,4 +131,14 @@ def backtest(
         effectiveness = 1.0 - portfolio.max_drawdown_usd / dd if dd > 0 else math.nan
         runs.append(StrategyRun(label, portfolio, stats, effectiveness, series, fills))
     source = funding.source if funding else f"fixed {settings.engine.fixed_funding_rate:.4%} per 8 h"
-    return Backtest(bars, start, setup, unhedged, unhedged_series, tuple(runs), source, time.perf_counter() - began)
+    return Backtest(
+        bars,
+        start,
+        setup,
+        unhedged,
+        unhedged_series,
+        tuple(runs),
+        source,
+        time.perf_counter() - began,
+        settings.liquidation_rules,
+    )

@@ -6,7 +6,7 @@ import math
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.backtest.data import AlignedBars
 from bot.backtest.loan import LendingSim
@@ -20,6 +20,12 @@ from bot.runtime.guards import GuardLimits
 from bot.venues.reconcile import ReconcileSettings
 
 Progress = Callable[[int, int], None]
+
+# Whose liquidations the simulated loan suffers: today's Aave (v3.3 and later: a reserve under 2,000 USD
+# liquidated in full, no dust under 1,000 left, bad debt burned), or v3.0's, which Spark and older forks
+# still run (half the debt per call until HF <= 0.95).
+LiquidationRules = Literal["v3.0", "v3.3"]
+LIQUIDATION_RULES: tuple[LiquidationRules, ...] = ("v3.0", "v3.3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,7 @@ class ReplaySettings:
     guard: GuardLimits = field(default_factory=GuardLimits)
     guardian: GuardianSettings = field(default_factory=GuardianSettings)
     warmup_days: float = 7.0  # bars before the window feed the features only
+    liquidation_rules: LiquidationRules = "v3.3"  # the simulated loan's, for the unhedged and hedged alike
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +152,19 @@ class Backtest:
     runs: tuple[StrategyRun, ...]
     funding_source: str
     elapsed_s: float
+    liquidation_rules: LiquidationRules = "v3.3"
 
     @property
     def window_bars(self) -> int:
         return len(self.bars) - self.start
 
 
-def open_loan(setup: LendingSetup, collateral_price: float) -> LendingSim:
+def open_loan(setup: LendingSetup, collateral_price: float, rules: LiquidationRules = "v3.3") -> LendingSim:
+    """The setup's loan at `collateral_price`, liquidated under `rules`."""
     amount = setup.collateral_usd / collateral_price
     debt = setup.collateral_usd * setup.liquidation_threshold / setup.start_health_factor
-    return LendingSim(amount, debt, setup.liquidation_threshold, setup.liquidation_bonus)
+    release = rules.removeprefix("v")  # the Aave release whose LiquidationLogic the loan follows
+    return LendingSim(amount, debt, setup.liquidation_threshold, setup.liquidation_bonus, release)
 
 
 def portfolio_result(lending: LendingSim, max_dd: float, final: float) -> PortfolioResult:

@@ -11,7 +11,7 @@ from bot.backtest.data import align, format_time, load_candles, load_funding, pa
 from bot.backtest.download import download_command
 from bot.backtest.report import print_summary, to_json, write_report
 from bot.backtest.run import LendingSetup, ReplaySettings, backtest
-from bot.backtest.types import GuardianSettings
+from bot.backtest.types import LIQUIDATION_RULES, GuardianSettings
 from bot.config import load_settings
 from bot.domain.instruments import InstrumentError
 from bot.errors import UsageError
@@ -59,6 +59,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         type=float,
         default=0.0,
         help="the guardian's reserve on chain, repaid on the borrower's behalf at the trigger HF (0: no guardian)",
+    )
+    p.add_argument(
+        "--liquidation-rules",
+        choices=LIQUIDATION_RULES,
+        default="v3.3",
+        help="whose liquidations the loan suffers: v3.3 (today's Aave: under 2,000 USD in full, no dust, bad debt "
+        "burned; default) or v3.0 (half the debt per call; Spark and older forks)",
     )
     p.add_argument("--gas-usd", type=float, default=5.0, help="gas per guardian transaction (USD)")
     p.add_argument("--exchange", default="binancecoinm", help=f"ccxt id of the venue: one of {', '.join(VENUE_IDS)}")
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         triggers=config.triggers,
         guard=config.guard,
         guardian=GuardianSettings(gas_usd=args.gas_usd),
+        liquidation_rules=args.liquidation_rules,
     )
     result = backtest(bars, start_ms, setup, strategies, instrument, funding, replay, progress)
     if progress is not None:

@@ -111,3 +111,27 @@ def test_a_window_after_the_data_ends_is_a_clear_error(shared_data: Path, capsys
     assert code == 2
     err = capsys.readouterr().err
     assert "share fewer than two bars from 2029-12-25" in err and "--start/--end inside them" in err
+
+
+def test_liquidation_rules_flag_v3_3_takes_a_small_loan_in_full_v3_0_by_halves(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1,800 USD of ETH at HF 1.3 through May 2021: under 2,000 USD, v3.3 liquidates it in one call; v3.0
+    takes half the debt per call, call after call as ETH keeps falling."""
+    found = {}
+    for rules in ("v3.3", "v3.0", None):
+        extra = ["--liquidation-rules", rules] if rules else []
+        args = _args(shared_data, "--collateral-usd", "1800", "--start-health-factor", "1.3", "--json", *extra)
+        assert main(args) == 0
+        out = json.loads(capsys.readouterr().out)
+        found[rules] = out
+        assert out["liquidation_rules"] == (rules or "v3.3")
+    today, before = found["v3.3"]["unhedged"], found["v3.0"]["unhedged"]
+    assert today["liquidation_events"] == 1
+    assert before["liquidation_events"] > 1
+    assert today["final_equity_usd"] != before["final_equity_usd"]
+    assert found[None]["unhedged"] == today  # v3.3 is the default
+    with pytest.raises(SystemExit) as exited:
+        main(_args(shared_data, "--liquidation-rules", "v3.2"))
+    assert exited.value.code == 2
+    assert "invalid choice: 'v3.2'" in capsys.readouterr().err
