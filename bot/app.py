@@ -278,6 +278,8 @@ async def assemble(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tr
             guardian=parts.guardian,
         )
         engine.venue_leverage = parts.leverage  # set above: a plan the risk layer de-levers changes it
+        # Each asset of the account at the beta to BTC the engine measures (its class's fallback until then).
+        parts.lending.betas = engine.betas
         # A pause or a resume is a decision trigger: a resumed bot takes up the hedge it held back at once.
         told = parts.pause.on_change
 

@@ -152,6 +152,15 @@ class Strategy(ABC, Generic[P]):
             return 1.0
         return min(p.beta_max, max(p.beta_min, f.beta))
 
+    def exposure_usd(self, snapshot: Snapshot) -> float:
+        """USD of BTC to short to offset the account: its beta-weighted net delta (every collateral at its beta
+        minus every volatile debt; `snapshot.lending.net_delta_usd`) when the view carries the whole account,
+        else the one collateral's value times `beta`."""
+        lending = snapshot.lending
+        if lending.whole_account:
+            return max(0.0, lending.net_delta_usd)
+        return lending.collateral_usd * self.beta(snapshot)
+
     def funding_too_expensive(self, snapshot: Snapshot) -> bool:
         """True when holding a short pays more funding than the strategy accepts."""
         return -snapshot.funding_rate_8h > self.params.max_funding_cost_8h

@@ -43,11 +43,10 @@ class Dca(Strategy[DcaParams]):
         if done < p.slices and due:
             done += 1
             last_ms = snapshot.now_ms
-        urgent = snapshot.lending.distance_to_liquidation <= p.urgent_distance
+        urgent = snapshot.lending.account_distance_to_liquidation <= p.urgent_distance
         if urgent:
             done = p.slices
-        beta = self.beta(snapshot)
-        full = p.target_ratio * snapshot.lending.collateral_usd * beta
+        full = p.target_ratio * self.exposure_usd(snapshot)
         hedge = full * done / p.slices
         slice_contracts = max(1, round(full / p.slices / snapshot.instrument.contract_size_usd))
         return self.plan(

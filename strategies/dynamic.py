@@ -54,18 +54,19 @@ class Dynamic(Strategy[DynamicParams]):
         ratio = self.ratio_to_hold(wanted, held, cooled)
         if ratio != held:
             changed_ms = snapshot.now_ms
-        beta = self.beta(snapshot)
+        exposure = self.exposure_usd(snapshot)  # the account's beta-weighted net delta
         return self.plan(
             snapshot,
-            ratio * snapshot.lending.collateral_usd * beta,
-            reason=f"z={z:.2f} sigmas to liquidation -> ratio {ratio:.0%} (risk asks {wanted:.0%}), beta {beta:.2f}",
+            ratio * exposure,
+            reason=f"z={z:.2f} sigmas to liquidation -> ratio {ratio:.0%} (risk asks {wanted:.0%}) "
+            f"of a {exposure:,.0f} USD delta",
             state=DynamicState(ratio=ratio, changed_ms=changed_ms),
         )
 
     def risk_ratio(self, snapshot: Snapshot) -> tuple[float, float]:
         """The hedge ratio the current risk calls for, and the z-score behind it."""
         p = self.params
-        distance = snapshot.lending.distance_to_liquidation
+        distance = snapshot.lending.account_distance_to_liquidation  # the whole market falling together
         if not math.isfinite(distance):
             return 0.0, math.inf
         vol = max(p.min_vol_annual, snapshot.features.collateral_vol_annual)

@@ -62,7 +62,7 @@ class LayeredStop(Strategy[LayeredStopParams]):
         beta = self.beta(snapshot)
         size = snapshot.instrument.contract_size_usd
         base_stop = self._base_stop(snapshot)
-        base = self.plan(snapshot, p.base_ratio * lending.collateral_usd * beta, reason="base", stop_price=base_stop)
+        base = self.plan(snapshot, p.base_ratio * self.exposure_usd(snapshot), reason="base", stop_price=base_stop)
         contracts = base.contracts
         stops = list(base.stops)
         conditional: list[ConditionalEntry] = []

@@ -19,13 +19,12 @@ class Percentage(Strategy[PercentageParams]):
     Params = PercentageParams
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:
-        beta = self.beta(snapshot)
-        collateral = snapshot.lending.collateral_usd
-        hedge = self.params.hedge_ratio * collateral * beta
+        exposure = self.exposure_usd(snapshot)  # the account's beta-weighted net delta
+        hedge = self.params.hedge_ratio * exposure
         funding_day = snapshot.funding_rate_8h * 3 * hedge
         return self.plan(
             snapshot,
             hedge,
-            reason=f"static {self.params.hedge_ratio:.0%} of {collateral:,.0f} USD x beta {beta:.2f}; "
+            reason=f"static {self.params.hedge_ratio:.0%} of a {exposure:,.0f} USD beta-weighted delta; "
             f"funding {funding_day:+,.2f} USD/day to the short",
         )

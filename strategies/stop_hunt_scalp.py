@@ -41,9 +41,8 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:
         p = self.params
-        beta = self.beta(snapshot)
         size = snapshot.instrument.contract_size_usd
-        base = self.plan(snapshot, p.base_ratio * snapshot.lending.collateral_usd * beta, reason="base")
+        base = self.plan(snapshot, p.base_ratio * self.exposure_usd(snapshot), reason="base")
         scalp = max(1, round(p.scalp_ratio * snapshot.lending.collateral_usd / size))
         entry = snapshot.state.get("entry")
         stop = snapshot.state.get("stop")

@@ -88,11 +88,12 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
     stop = max((tranche.price for tranche in stops), default=None)
     if contracts > 0 and stop is not None and stop > price:
         # What a rise to the stop costs: the account's BTC equity gains what the short loses on the part
-        # covering it, and the collateral gains on the part hedging it. Only the short beyond both is
-        # exposed: loss = (stop/P - 1) * (N - equity_usd - collateral_usd).
+        # covering it, and the account gains on the part hedging it (its beta-weighted net delta: the hedged
+        # collateral's value for a one-collateral view). Only the short beyond both is exposed:
+        # loss = (stop/P - 1) * (N - equity_usd - net_delta_usd).
         capital = total_capital_usd(snapshot)
         rise = stop / price - 1.0
-        covered = snapshot.hedge_equity_usd + snapshot.lending.collateral_usd
+        covered = snapshot.hedge_equity_usd + max(0.0, snapshot.lending.net_delta_usd)
         loss = rise * max(0.0, contracts * size - covered)
         budget = limits.max_capital_at_risk * capital
         if capital > 0 and loss > budget:

@@ -311,9 +311,15 @@ class AaveMonitor:
         return calls
 
     async def snapshot(
-        self, accounts: Sequence[str], head: BlockHead | None = None, marks_usd: Mapping[str, float] | None = None
+        self,
+        accounts: Sequence[str],
+        head: BlockHead | None = None,
+        marks_usd: Mapping[str, float] | None = None,
+        betas: Callable[[str], float] | None = None,
     ) -> HealthSnapshot:
-        """Every account's health at `head` (default: the latest block), and the oracle price checks."""
+        """Every account's health at `head` (default: the latest block), and the oracle price checks; the
+        market-wide fall with each asset at its beta to BTC, `betas(symbol)` (default 0 for stablecoins, 1 for
+        the rest)."""
         if self.market is None:
             await self.discover()
         assert self.market is not None
@@ -321,10 +327,15 @@ class AaveMonitor:
         if head is None:
             head = await self.rpc.latest_block()
         results = await self._aggregate(self._cycle_calls(accounts), head.number)
-        return self._build(accounts, head, results, marks_usd)
+        return self._build(accounts, head, results, marks_usd, betas)
 
     def _build(
-        self, accounts: Sequence[str], head: BlockHead, results: list[bytes | None], marks: Mapping[str, float] | None
+        self,
+        accounts: Sequence[str],
+        head: BlockHead,
+        results: list[bytes | None],
+        marks: Mapping[str, float] | None,
+        betas: Callable[[str], float] | None = None,
     ) -> HealthSnapshot:
         assert self.market is not None
         m = self.market
@@ -394,6 +405,7 @@ class AaveMonitor:
                     head.timestamp,
                     stale,
                     m.rules,
+                    betas,
                 )
             )
         prices = tuple(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.domain.alerts import Alert, AlertKind, Severity
 from bot.domain.orders import Fill, is_liquidation
+from bot.domain.snapshot import LendingView
 from bot.venues.reconcile import STOP, role_of
 
 
@@ -23,6 +24,7 @@ class AlertState:
     breached_levels: frozenset[float] = frozenset()
     stale_feeds: frozenset[str] = frozenset()
     replica_off: bool = False  # the exact replica disagrees with the Pool
+    not_hedgeable: bool = False  # the account's collateral and debt move together: no BTC short is held
 
 
 Evaluation = tuple[AlertState, list[Alert]]
@@ -200,6 +202,25 @@ class AlertRules:
                 AlertKind.FEED, "replica-on", Severity.INFO, "the health replica agrees with the Pool again", now_ms
             )
             return replace(state, replica_off=False), [alert]
+        return state, []
+
+    def on_hedgeable(self, state: AlertState, lending: LendingView, now_ms: int) -> Evaluation:
+        """An alert when the account turns out not hedgeable with a BTC short (no market-wide fall liquidates
+        it: its collateral and debt move together), and one when it is hedgeable again."""
+        if not lending.hedgeable and not state.not_hedgeable:
+            alert = Alert(
+                AlertKind.HEDGE,
+                "not-hedgeable",
+                Severity.WARNING,
+                lending.not_hedgeable_reason,
+                now_ms,
+            )
+            return replace(state, not_hedgeable=True), [alert]
+        if lending.hedgeable and state.not_hedgeable:
+            alert = Alert(
+                AlertKind.HEDGE, "hedgeable", Severity.INFO, "the account is hedgeable with a BTC short again", now_ms
+            )
+            return replace(state, not_hedgeable=False), [alert]
         return state, []
 
     def on_error(self, what: str, detail: str, now_ms: int) -> Alert:

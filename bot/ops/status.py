@@ -23,6 +23,18 @@ from bot.ops.pause import PauseSwitch
 
 
 @dataclass(frozen=True, slots=True)
+class AssetStatus:
+    """One collateral or debt of the account, as the bot weighs it."""
+
+    side: str  # "collateral" or "debt"
+    symbol: str
+    usd: float
+    beta: float  # to BTC
+    beta_source: str  # "measured", "fallback: eth class", "stablecoin", ...
+    liquidation_price_usd: float  # a collateral's own (other prices held); NaN for a debt or without debt
+
+
+@dataclass(frozen=True, slots=True)
 class PositionStatus:
     """The lending position."""
 
@@ -35,6 +47,13 @@ class PositionStatus:
     # False: the replica disagreed with the Pool and liquidation_price_usd is the bound price / HF;
     # None: not known (no chain reading yet, or a journal row from before the journal kept it).
     matches_chain: bool | None = None
+    # The whole account (None: not known, as read from the journal): every collateral and debt with its beta,
+    # the beta-weighted net delta the hedge is sized on, the market-wide fall to HF 1, and whether a BTC short
+    # protects it at all.
+    net_delta_usd: float | None = None
+    market_wide_fall: float | None = None
+    hedgeable: bool | None = None
+    assets: tuple[AssetStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,14 @@ class BotStatus:
             lending.distance_to_liquidation,
             lending.debt_usd,
             matches_chain,
+            lending.net_delta_usd if lending.whole_account else None,
+            lending.market_wide_fall,
+            lending.hedgeable,
+            tuple(
+                AssetStatus(side, a.symbol, a.value_usd, a.beta, a.beta_source, a.liquidation_price_usd)
+                for side, legs in (("collateral", lending.collaterals), ("debt", lending.debts))
+                for a in legs
+            ),
         )
 
     def observe_account(self, account: AccountState, funding_paid_btc: float) -> None:

@@ -52,6 +52,7 @@ def position_rows(doc: dict[str, Any]) -> Rows:
             f"{_f(pos['collateral_price_usd'])}; {away})",
         ),
     ]
+    rows += account_rows(pos)
     matches = pos.get("matches_chain")
     if matches is not None:
         rows.append(
@@ -62,6 +63,30 @@ def position_rows(doc: dict[str, Any]) -> Rows:
                 else "NO: the replica disagrees with the Pool; the price above is the bound price / HF",
             )
         )
+    return rows
+
+
+def account_rows(pos: dict[str, Any]) -> Rows:
+    """The whole account: each asset with its beta, the net delta hedged, the market-wide fall, hedgeable."""
+    rows: Rows = []
+    for side in ("collateral", "debt"):
+        legs = [a for a in pos.get("assets") or [] if a["side"] == side]
+        if legs:
+            parts = []
+            for a in legs:
+                liq = a["liquidation_price_usd"]
+                own = f", liquidation {_f(liq)}" if isinstance(liq, int | float) and side == "collateral" else ""
+                parts.append(f"{a['symbol']} {_f(a['usd'], ',.0f')} USD (beta {_f(a['beta'])} {a['beta_source']}{own})")
+            rows.append((side + ("s" if len(legs) > 1 else ""), "; ".join(parts)))
+    if pos.get("net_delta_usd") is not None:
+        rows.append(
+            ("net delta", f"{_f(pos['net_delta_usd'], ',.0f')} USD of BTC (collaterals minus volatile debts, by beta)")
+        )
+    fall = pos.get("market_wide_fall")
+    if isinstance(fall, int | float):
+        rows.append(("market-wide fall", f"{fall * 100:.2f} % of BTC, every asset with its beta, takes HF to 1"))
+    if pos.get("hedgeable") is False:
+        rows.append(("hedgeable", "NO: collateral and debt move together (the peg is the risk): no BTC short is held"))
     return rows
 
 

@@ -11,11 +11,11 @@ it into orders once the edge has given it a sequence number (the journal's, live
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.domain.orders import AccountState
-from bot.domain.plan import HedgePlan, plan_problem
+from bot.domain.plan import FLAT, HedgePlan, plan_problem
 from bot.domain.rebalance import ChangePolicy, hold_within_band
 from bot.domain.risk import RiskLimits, apply_limits
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
@@ -90,6 +90,10 @@ class DecisionStep:
             wanted, problem = None, f"raised {type(exc).__name__}: {exc}"
         if problem is not None or wanted is None:
             return Decision(snapshot, account, None, problem=f"strategy {self.strategy.name} {problem}")
+        if not snapshot.lending.hedgeable:  # a BTC short does not protect it: hold none, whatever the strategy asks
+            wanted = replace(
+                FLAT, leverage=wanted.leverage, reason=snapshot.lending.not_hedgeable_reason, state=wanted.state
+            )
         # A resize too small to be worth an order, or too soon after the last trade, holds the short it has.
         wanted = hold_within_band(wanted, snapshot.hedge.short_contracts, self.change, snapshot.now_ms, last_fill_ms)
         checked = apply_limits(wanted, snapshot, self.limits, self.strategy.leverage_cap)

@@ -17,6 +17,7 @@ from typing import Any
 from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
 from bot.domain.features.tracker import FeatureTracker
+from bot.domain.lending.betas import AssetBeta, AssetBetas
 from bot.domain.orders import AccountState, Fill, Side, is_liquidation
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
@@ -82,6 +83,8 @@ class Engine:
         self.guardian = guardian  # on-chain defense (bot.chain.guardian); None: the hedge alone
         self.executor = Executor(venue, journal, clock, metrics=metrics, namespace=config.reconcile.namespace)
         self.features = FeatureTracker.for_bar_length(config.feature_bar_ms)
+        # Every asset of the account: its beta to BTC, from its oracle price and the mark at each feature bar.
+        self.asset_betas = AssetBetas(config.feature_bar_ms)
         self.stop_requested = asyncio.Event()
         self.decided = asyncio.Condition()  # notified after every decision: tests and benchmarks wait on it
         self.min_health_factor = math.inf
@@ -179,7 +182,27 @@ class Engine:
             return
         self._bar_open_ms = reading.ts_ms
         p = reading.price
-        self.features.update(p, p, p, self._lending.lending.collateral_price_usd)
+        lending = self._lending.lending
+        self.features.update(p, p, p, lending.collateral_price_usd)
+        self.asset_betas.update(p, {a.symbol: a.price_usd for a in (*lending.collaterals, *lending.debts)})
+
+    def betas(self) -> dict[str, AssetBeta]:
+        """Each asset's beta to BTC as measured so far (by upper-case symbol), or its class's fallback.
+
+        The hedged collateral's own estimate starts from the features' (warmed on the exchange's history at
+        start) until its oracle readings alone make a day of returns.
+        """
+        lending = self._lending.lending if self._lending else None
+        if lending is None:
+            return {}
+        out = {a.symbol.upper(): self.asset_betas.beta(a.symbol) for a in (*lending.collaterals, *lending.debts)}
+        hedged = lending.collateral_asset.upper()
+        own = out.get(hedged)
+        f = self.features.features()
+        warm = f.samples >= self.asset_betas.min_samples and abs(f.correlation) >= self.asset_betas.min_correlation
+        if own is not None and own.source != "measured" and own.source != "stablecoin" and warm:
+            out[hedged] = AssetBeta(f.beta, "measured", f.samples, f.correlation)
+        return out
 
     async def _heartbeat(self) -> None:
         while True:
@@ -288,6 +311,8 @@ class Engine:
         self._alert(alerts)
         matches_chain = self._lending.matches_chain
         self._alert_state, alerts = self.rules.on_replica(self._alert_state, matches_chain, now)
+        self._alert(alerts)
+        self._alert_state, alerts = self.rules.on_hedgeable(self._alert_state, lending, now)
         self._alert(alerts)
         snapshot = Snapshot(
             now_ms=now,

@@ -7,7 +7,7 @@ The monitor reads integers from the chain and hands them here; this module appli
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.domain.lending.aave_math import (
@@ -21,13 +21,7 @@ from bot.domain.lending.aave_math import (
     liquidation_price,
     market_wide_fall,
 )
-
-# Held at beta 0 by the market-wide fall unless the caller measured betas: USD (and EUR) stablecoins.
-STABLECOIN_SYMBOLS = frozenset(
-    s.upper()
-    for s in ("USDC", "USDT", "DAI", "GHO", "USDS", "sUSDS", "sDAI", "PYUSD", "FRAX", "LUSD", "crvUSD", "USDe", "sUSDe",
-              "RLUSD", "USDtb", "USDC.e", "USDbC", "EURC", "EURe", "USD₮0")
-)  # fmt: skip
+from bot.domain.lending.betas import STABLECOIN_SYMBOLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +158,11 @@ class PriceCheck:
         return self.stale or self.diverged
 
 
+def volatile_together(symbol: str) -> float:
+    """The market-wide fall's betas when none are measured (`hedgebot health`): 0 for a stablecoin, 1 for the rest."""
+    return 0.0 if symbol.upper() in STABLECOIN_SYMBOLS else 1.0
+
+
 def health_factor_float(health_factor_wad: int) -> float:
     """The WAD health factor as a float; inf for the no-debt sentinel."""
     return math.inf if health_factor_wad >= MAX_UINT256 else health_factor_wad / WAD
@@ -180,11 +179,11 @@ def account_health(
     block_timestamp: int,
     stale: bool,
     rules: PoolRules = V3_0,
-    betas: Mapping[str, float] | None = None,
+    betas: Callable[[str], float] | None = None,
 ) -> AccountHealth:
     """The account's health from its balances, as the Pool's GenericLogic computes it under `rules`, with
-    liquidation prices and the market-wide fall to liquidation (`betas` by symbol; by default 0 for
-    stablecoins and 1 for everything else: every other asset falling together)."""
+    liquidation prices and the market-wide fall to liquidation (`betas`: each symbol's beta to BTC; by default
+    `volatile_together`: every asset but stablecoins falling together)."""
     rows: list[ReserveBalance] = []
     for state, bal in zip(reserves, balances, strict=True):
         category = emode if emode is not None and emode.has_collateral(state) else None
@@ -207,11 +206,8 @@ def account_health(
             )
         )
     replica = account_data(rows, rules)
-    beta_of = {k.upper(): v for k, v in (betas or {}).items()}
-    row_betas = [
-        beta_of.get(state.symbol.upper(), 0.0 if state.symbol.upper() in STABLECOIN_SYMBOLS else 1.0)
-        for state in reserves
-    ]
+    beta_of = betas or volatile_together
+    row_betas = [beta_of(state.symbol) for state in reserves]
     collaterals = []
     debts = []
     for state, row in zip(reserves, rows, strict=True):
