@@ -40,8 +40,9 @@ test: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# The main job on the embedded local setup: anvil + real Aave V3 + the local exchange, the bot in
-# testnet mode, and the real May 2021 crash replayed into the oracles and the mark (about 2 minutes).
+# The main job on the embedded local setup: anvil + real Aave V3 + a liquidator + the local exchange, two bots
+# in testnet mode (without and with the guardian), and the real May 2021 crash replayed into the oracles and
+# the marks (about 2.5 minutes).
 demo: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
 	$(BIN)/hedgebot demo
 

@@ -57,6 +57,7 @@ class _StatusCollector(Collector):
             yield GaugeMetricFamily(
                 "hedgebot_funding_paid_btc", "funding paid by the hedge (BTC)", value=h.funding_paid_btc
             )
+        yield from _defense_metrics(s)
         if s.last_decision is not None:
             yield GaugeMetricFamily(
                 "hedgebot_last_decision_seq", "sequence number of the last decision", value=s.last_decision.seq
@@ -77,6 +78,39 @@ class _StatusCollector(Collector):
             ):
                 alerts.add_metric([outcome], count)
             yield alerts
+
+
+def _defense_metrics(s: BotStatus) -> Iterator[Metric]:
+    """The guardian: on or off, reserve, spent today against the daily limit, where the next defense fires."""
+    d = s.defense
+    enabled = float(d.enabled) if d is not None else 0.0
+    why = "1 while the guardian can defend (0: no key, no reserve or no gas)"
+    yield GaugeMetricFamily("hedgebot_defense_enabled", why, value=enabled)
+    if d is None:
+        return
+    reserve = GaugeMetricFamily("hedgebot_defense_reserve", "the guardian's reserve (tokens)", labels=["asset"])
+    reserve.add_metric([d.asset_symbol], d.reserve)
+    yield reserve
+    yield GaugeMetricFamily("hedgebot_defense_reserve_usd", "the guardian's reserve (USD)", value=d.reserve_usd)
+    yield GaugeMetricFamily(
+        "hedgebot_defense_spent_today_usd", "defenses sent in the last 24 h (USD)", value=d.spent_today_usd
+    )
+    yield GaugeMetricFamily(
+        "hedgebot_defense_max_usd_per_day", "the daily limit on defenses (USD)", value=d.max_usd_per_day
+    )
+    yield GaugeMetricFamily(
+        "hedgebot_defense_next_price_usd",
+        "the collateral price at which the next defense fires (USD)",
+        value=d.next_defense_price_usd,
+    )
+    yield GaugeMetricFamily(
+        "hedgebot_defense_next_usd", "what the next defense would spend (USD)", value=d.next_defense_usd
+    )
+    yield GaugeMetricFamily(
+        "hedgebot_defense_reserve_covers_next",
+        "1 when the reserve covers the next defense",
+        value=float(d.reserve_covers_next),
+    )
 
 
 class Metrics:

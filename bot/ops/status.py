@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.domain.defense import DefenseStatus
 from bot.domain.orders import AccountState, is_protective_stop
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
@@ -93,6 +94,21 @@ class FeedStatus:
     max_age_s: float
 
 
+NO_DEFENSE = "no key: no defense"  # the status of a bot without HEDGEBOT_DEFENSE__PRIVATE_KEY
+
+
+def defense_document(configured: bool | None, defense: DefenseStatus | None) -> dict[str, Any] | None:
+    """The status document's "defense": the guardian's status lines, or why there is no defense.
+
+    `configured` None: not known (the journal does not say whether the bot had a key).
+    """
+    if configured is False:
+        return {"enabled": False, "problem": NO_DEFENSE}
+    if defense is None:
+        return None
+    return asdict(defense)
+
+
 @dataclass
 class BotStatus:
     """What the engine shows the world. The engine replaces whole frozen parts; readers never see half an update."""
@@ -105,6 +121,8 @@ class BotStatus:
     feeds: dict[str, FeedStatus] = field(default_factory=dict)
     halted: bool = False
     halt_reason: str | None = None
+    defense_configured: bool = False  # a guardian key is set
+    defense: DefenseStatus | None = None  # the guardian's latest status (reserve, spent today, next defense)
 
     def feed_seen(self, name: str, ts_ms: int, max_age_s: float) -> None:
         self.feeds[name] = FeedStatus(ts_ms, max_age_s)
@@ -165,6 +183,7 @@ class BotStatus:
             hedge=self.hedge,
             last_decision=self.last_decision,
             feeds=self.feeds,
+            defense=defense_document(self.defense_configured, self.defense),
         )
 
 
@@ -180,6 +199,7 @@ def status_document(
     hedge: HedgeStatus | None,
     last_decision: DecisionStatus | None,
     feeds: Mapping[str, FeedStatus],
+    defense: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     hedge_doc: dict[str, Any] | None = None
     if hedge is not None:
@@ -204,6 +224,7 @@ def status_document(
                 }
                 for name, f in feeds.items()
             },
+            "defense": defense,
         }
     )
     return doc

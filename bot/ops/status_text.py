@@ -109,9 +109,46 @@ def hedge_rows(doc: dict[str, Any]) -> Rows:
     ]
 
 
+def defense_rows(doc: dict[str, Any]) -> Rows:
+    """The guardian: on or off (and why), its reserve, what it spent today against the limit, the next defense."""
+    d = doc.get("defense")
+    if not d:
+        return []
+    if not d.get("enabled") and "reserve" not in d:
+        return [("defense", f"off: {d.get('problem')}")]
+    state = "on" if d["enabled"] else f"NOT ABLE TO DEFEND: {d.get('problem')}"
+    asset = d["asset_symbol"]
+    rows: Rows = [
+        (
+            "defense",
+            f"{state}; {d['action']} {asset} from {d['address']} when HF < {_f(d['trigger_health_factor'], '.2f')}, "
+            f"to {_f(d['target_health_factor'], '.2f')}",
+        ),
+        ("reserve", f"{_f(d['reserve'])} {asset} ({_f(d['reserve_usd'])} USD)"),
+        (
+            "defended today",
+            f"{_f(d['spent_today_usd'])} of {_f(d['max_usd_per_day'])} USD a day (HEDGEBOT_DEFENSE__MAX_USD_PER_DAY)",
+        ),
+    ]
+    price = d.get("next_defense_price_usd")
+    collateral = (doc.get("position") or {}).get("collateral_asset", "the collateral")
+    covered = "the reserve covers it" if d["reserve_covers_next"] else "RESERVE TOO LOW for it"
+    if isinstance(price, int | float):
+        rows.append(
+            (
+                "next defense",
+                f"at {collateral} {_f(price)} USD (HF {_f(d['trigger_health_factor'], '.2f')}): "
+                f"~{_f(d['next_defense_usd'])} USD; {covered}",
+            )
+        )
+    else:
+        rows.append(("next defense", "none: no debt"))
+    return rows
+
+
 def status_rows(doc: dict[str, Any]) -> Rows:
     """Every row of `hedgebot status`, in its order."""
-    rows = control_rows(doc) + position_rows(doc)
+    rows = control_rows(doc) + position_rows(doc) + defense_rows(doc)
     if doc.get("hedge"):
         rows += hedge_rows(doc)
     decision = doc.get("last_decision")

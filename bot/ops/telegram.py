@@ -28,7 +28,7 @@ from bot.errors import ConfigError
 from bot.log import get_logger, register_secrets
 from bot.ops.kill import KillSwitch
 from bot.ops.pause import PauseSwitch
-from bot.ops.status_text import control_rows, format_rows, hedge_rows, status_rows
+from bot.ops.status_text import control_rows, defense_rows, format_rows, hedge_rows, status_rows
 
 log = get_logger("hedgebot.telegram")
 
@@ -40,9 +40,9 @@ HELP = (
     "/pause [why] - no new orders; keeps watching, alerting and the stops\n"
     "/resume [why] - trade again\n"
     "/kill [why] - cancel entries and halt (a restart refuses to trade until hedgebot kill --clear)\n"
-    "/defense - the guardian's defense (not configured)"
+    "/defense - the guardian: reserve, defended today, the price at which the next defense fires"
 )
-NO_GUARDIAN = "no guardian configured: /defense has nothing to report or trigger"
+NO_GUARDIAN = "no guardian configured (no key: no defense): /defense has nothing to report"
 
 
 def allowed_chat_ids(settings: AlertSettings) -> frozenset[int]:
@@ -252,7 +252,12 @@ class TelegramCommands:
             )
 
     async def _defense(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._reply(update, NO_GUARDIAN)
+        doc = self.status_document()
+        defense = doc.get("defense") or {}
+        if not defense or ("reserve" not in defense and not defense.get("enabled")):
+            await self._reply(update, NO_GUARDIAN)
+        else:
+            await self._reply(update, format_rows(defense_rows(doc)))
 
     async def _help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._reply(update, HELP)

@@ -46,6 +46,9 @@ from bot.venues.reconcile import ENTRY, STOP, Action, reconcile, role_of
 from strategies.base import Strategy
 
 log = get_logger("hedgebot.engine")
+# The guardian's status (reserve, spent today, next defense) is re-read from the chain at most this often, and
+# after every defense: a few calls, and the check that alerts a reserve too low for the next defense.
+DEFENSE_STATUS_EVERY_MS = 10_000
 
 
 class Engine:
@@ -115,6 +118,8 @@ class Engine:
         self._account_read: AccountState | None = None
         self._followed: AccountState | None = None
         self._exited_by = ""  # "liquidation" or "stop-out" until the hedge is put on again (B2)
+        self._defense_status_ms: int | None = None  # when the guardian's status was last read
+        self.status.defense_configured = guardian is not None
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -291,7 +296,10 @@ class Engine:
             return None
         assert self._lending is not None and self._mark is not None
         # The loan first: a defense on chain is what raises a health factor (the hedge cannot).
-        await self._defend_if_due(self._lending.lending)
+        if await self._defend_if_due(self._lending.lending):
+            self._defense_status_ms = None  # re-read at the next decision, on the lending the defense left
+        else:
+            await self._observe_defense(self._lending.lending, now)
         venue_account = await self.venue.account()
         self._account_read = venue_account
         # One consistent reading (B6, C3): the account read carries the exchange's mark as of now, fresher
@@ -357,24 +365,39 @@ class Engine:
         await self.sync_fills(account)
         return report
 
-    async def _defend_if_due(self, lending: LendingView) -> None:
+    async def _observe_defense(self, lending: LendingView, now: int) -> None:
+        """The guardian's status on the board (`status`, /metrics), read every DEFENSE_STATUS_EVERY_MS (and
+        at the decision after a defense)."""
+        guardian = self.guardian
+        if guardian is None:
+            return
+        last = self._defense_status_ms
+        if last is not None and now - last < DEFENSE_STATUS_EVERY_MS:
+            return
+        self._defense_status_ms = now
+        try:
+            self.status.defense = await guardian.status(lending)
+        except Exception as exc:  # a status read is not worth a halt; the next one may succeed
+            log.warning("reading the guardian's status failed", error=str(exc))
+
+    async def _defend_if_due(self, lending: LendingView) -> bool:
         """Repay or supply on the borrower's behalf when the HF is under the guardian's trigger (issue 11 B).
 
         The amount comes from the exact Aave math (bot.domain.defense, bot.chain.guardian); the guardian
-        journals, simulates, signs, confirms and alerts itself, and never resends.
+        journals, simulates, signs, confirms and alerts itself, and never resends. True when one was tried.
         """
         guardian = self.guardian
         if guardian is None or not lending.health_factor < guardian.policy.trigger_health_factor:
-            return
+            return False
         try:
             action = await guardian.plan(lending)
             if action is None:
-                return
+                return False
             result = await guardian.defend(action)
         except Exception as exc:  # a failed defense is an alert and a re-plan at the next decision
             log.exception("defense failed", error=str(exc))
             self._alert([self.rules.on_error("defense failed", str(exc), self.clock())])
-            return
+            return True
         log.info(
             "defense",
             status=result.status,
@@ -385,6 +408,7 @@ class Engine:
             hf_after=result.health_factor_after,
             txs=list(result.tx_hashes),
         )
+        return True
 
     def _actions(self, plan: HedgePlan, account: AccountState, seq: int) -> list[Action]:
         """The reconciler's actions toward `plan`; paused, toward the short already held and none that add to it."""

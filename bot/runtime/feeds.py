@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.domain.defense import DefenseAction, DefensePolicy
+from bot.domain.defense import DefenseAction, DefensePolicy, DefenseStatus
 from bot.domain.snapshot import LendingView
 
 
@@ -77,3 +77,6 @@ class Defender(Protocol):
 
     async def defend(self, action: DefenseAction) -> DefenseReport:
         """Run one defense; never resends."""
+
+    async def status(self, lending: LendingView | None) -> DefenseStatus:
+        """Reserve, spent today, the price at which the next defense fires (alerts a reserve too low for it)."""

@@ -11,6 +11,7 @@ import structlog
 from pydantic import SecretStr
 
 from bot.config import AlertSettings
+from bot.domain.defense import DefensePolicy, defense_status
 from bot.errors import ConfigError
 from bot.journal.aio import AsyncJournal
 from bot.journal.journal import Journal
@@ -18,6 +19,7 @@ from bot.ops.kill import KillSwitch
 from bot.ops.pause import PauseSwitch
 from bot.ops.status import live_status
 from bot.ops.telegram import NO_GUARDIAN, TelegramCommands, allowed_chat_ids
+from tests.domain.test_defense import guardian, lending
 from tests.ops.test_http import NOW_MS, board
 from tests.telegram_api import FakeBotApi
 
@@ -130,3 +132,32 @@ def test_settings_name_what_is_missing() -> None:
         allowed_chat_ids(AlertSettings(telegram_commands=True, telegram_token=token, telegram_chat_id="@mychannel"))
     both = AlertSettings(telegram_chat_id="@mychannel", telegram_command_chat_ids=["1001", "-100777"])
     assert allowed_chat_ids(both) == {1001, -100777}
+
+
+async def test_defense_answers_with_the_guardians_reserve_day_and_next_defense(api: FakeBotApi, tmp_path: Path) -> None:
+    journal = await AsyncJournal.open(tmp_path / "bot.sqlite", NOW_MS)
+    kill, pause, status = KillSwitch(), PauseSwitch(), board()
+    status.defense_configured = True
+    reserve = guardian(reserve_usdc=20_000.0, spent=500.0)
+    status.defense = defense_status(lending(price=2_600.0), DefensePolicy(), reserve)
+    bot = TelegramCommands(
+        TOKEN,
+        frozenset({OPERATOR_CHAT}),
+        lambda: live_status(status, kill, pause, NOW_MS),
+        pause,
+        kill,
+        api_url=api.url,
+        poll_timeout_s=1,
+        clock_ms=lambda: NOW_MS,
+    )
+    await bot.start()
+    try:
+        await api.wait_for_call("getUpdates")
+        answer = await ask(api, "/defense")
+    finally:
+        await bot.stop()
+        await journal.close()
+    assert answer.startswith("  defense         on; repay USDC from 0x9999")
+    assert "reserve         20,000.00 USDC (20,000.00 USD)" in answer
+    assert "defended today  500.00 of 10,000.00 USD a day" in answer
+    assert "next defense    at WETH 2,300.00 USD (HF 1.15)" in answer

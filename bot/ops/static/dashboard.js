@@ -58,6 +58,16 @@
     $("pnl-usd").textContent = hedge ? usd(hedge.pnl_usd) : "-";
     $("funding-paid").textContent = hedge ? fixed(hedge.funding_paid_btc, 8) : "-";
 
+    // The guardian: its reserve, what it defended today against the daily limit, where the next defense fires.
+    const g = doc.defense;
+    const armed = g && "reserve" in g;
+    $("reserve").textContent = !g ? "-" : armed ? `${fixed(g.reserve, 2)} ${g.asset_symbol}` : "off";
+    $("defended-today").textContent = !g ? "" : armed
+      ? `${usd(g.reserve_usd)} USD; defended today ${usd(g.spent_today_usd)} of ${usd(g.max_usd_per_day)} USD`
+      : g.problem;
+    $("next-defense").textContent = !armed ? "" : (g.enabled ? "" : `cannot defend: ${g.problem}; `)
+      + (isNum(g.next_defense_price_usd) ? `next defense at ${usd(g.next_defense_price_usd)} (~${usd(g.next_defense_usd)} USD)` : "no debt");
+
     const d = doc.last_decision;
     $("last-decision").textContent = d
       ? `#${d.seq} at ${when(d.ts_ms)} UTC, ${d.strategy} → ${d.target_contracts} contracts: ${d.reason}` : "none yet";
