@@ -46,6 +46,7 @@ from bot.paper.orders import EngineSettings
 from bot.plugins import loader as plugins
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
+from bot.validation import validate
 from bot.venues.base import Venue
 from bot.venues.ccxt.client import build_exchange
 from bot.venues.ccxt.instruments import instrument_from_ccxt_market
@@ -356,6 +357,7 @@ async def run_bot(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tru
     refuse_if_killed(settings.db_path, wall_ms())  # before any connection: a killed bot never trades
     stack = AsyncExitStack()
     try:
+        await check_settings(settings, mode)
         bot = await stack.enter_async_context(assemble(settings, mode, keep_stops_on_exit))
     except Exception as exc:  # every start-up failure becomes one message, a journal row and an alert (B7)
         await stack.aclose()
@@ -370,6 +372,18 @@ async def run_bot(settings: Settings, mode: Mode, keep_stops_on_exit: bool = Tru
     async with stack:
         install_signal_handlers(bot.engine)
         return await bot.engine.run()
+
+
+async def check_settings(settings: Settings, mode: Mode) -> None:
+    """`hedgebot config check`'s checks, before anything connects: a wrong setting ends the start (exit 2) with
+    one line naming it, instead of a bot that waits on reads that can never succeed. A node that does not
+    answer is only a warning here: the bot's guards wait for it as for any outage."""
+    report = await validate(settings, mode, unreachable_is_error=False)
+    for finding in report.warnings():
+        log.warning("start-up check", check=finding.check, problem=finding.detail)
+    report.raise_for_errors()
+    checked = [f.check for f in report.findings if f.status != "skipped"]
+    log.info("start-up checks passed", checks=", ".join(checked))
 
 
 async def report_startup_failure(settings: Settings, problem: str) -> None:

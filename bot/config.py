@@ -326,7 +326,12 @@ def _describe_error(err: dict[str, Any]) -> str:
     got = err.get("input")
     got_text = "a secret (not shown)" if _is_secret(loc) else repr(got)
     if err.get("type") == "extra_forbidden":
-        return f"unknown setting {dotted} ({env_name}): not a hedgebot setting; check the spelling against .env.example"
+        # The environment and .env are checked before (_unknown_variables): this key is the TOML file's.
+        where = f" in {Settings.toml_path}" if Settings.toml_path is not None else ""
+        known = [".".join(p) for p in _setting_paths()]
+        close = difflib.get_close_matches(dotted, known, n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}?" if close else "check the spelling against .env.example"
+        return f"unknown setting {dotted}{where}: not a hedgebot setting; {hint}"
     wants = err.get("msg", "a valid value")
     if err.get("type") == "value_error":  # our own validators' words, without pydantic's "Value error, "
         wants = str((err.get("ctx") or {}).get("error", wants))
@@ -379,17 +384,38 @@ def _json_setting_names() -> set[str]:
 _NOT_SETTINGS = frozenset({"HEDGEBOT_NODE_MODULES"})
 
 
+def _written_names(env_file: Path | None) -> dict[str, str]:
+    """Every variable hedgebot reads a setting from, as written, with where: "HEDGEBOT_MODEE" -> "the environment";
+    in the `.env` file every key counts (hedgebot's .env holds hedgebot's settings), HEDGEBOT_ or not."""
+    where: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        where.update({k: str(env_file) for k in dotenv_values(env_file)})
+    where.update({k: "the environment" for k, v in os.environ.items() if k.upper().startswith("HEDGEBOT_") and v})
+    return where
+
+
 def _unknown_variables(env_file: Path | None) -> list[str]:
-    """One line per HEDGEBOT_* variable that is no setting (a typo would otherwise be silently ignored)."""
+    """One line per variable that is no setting, named as written and where (a typo would otherwise be
+    silently ignored, or reported under a name nobody wrote)."""
     known = set(env_var_names())
     mappings = _json_setting_names()
     found = []
-    for name in sorted(_environment(env_file)):
+    for written, where in sorted(_written_names(env_file).items()):
+        name = written.upper()
         if name in known or name in _NOT_SETTINGS or any(name.startswith(m + "__") for m in mappings):
             continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
-        hint = f"; did you mean {close[0]}?" if close else "; see .env.example for every setting"
-        found.append(f"unknown setting {name}: not a hedgebot setting{hint}")
+        # Compared without the prefix, which would make any two names look alike; a doubled one is dropped too.
+        bare = name
+        while bare.startswith("HEDGEBOT_"):
+            bare = bare.removeprefix("HEDGEBOT_")
+        close = difflib.get_close_matches(bare, [k.removeprefix("HEDGEBOT_") for k in known], n=1, cutoff=0.8)
+        if close:
+            hint = f"; did you mean HEDGEBOT_{close[0]}?"
+        elif name.startswith("HEDGEBOT_"):
+            hint = "; see .env.example for every setting"
+        else:
+            hint = "; every setting starts with HEDGEBOT_ (see .env.example)"
+        found.append(f"unknown setting {written} in {where}: not a hedgebot setting{hint}")
     return found
 
 
@@ -408,20 +434,25 @@ def _unparsable_json_settings(env_file: Path | None) -> list[str]:
     return found
 
 
-def env_var_names() -> list[str]:
-    """Every HEDGEBOT_* variable name the settings accept (for .env.example and its test)."""
-    names: list[str] = []
+def _setting_paths() -> list[tuple[str, ...]]:
+    """Every setting as its path of field names: ("exchange", "api_key")."""
+    paths: list[tuple[str, ...]] = []
 
-    def walk(model: type[BaseModel], prefix: str) -> None:
+    def walk(model: type[BaseModel], prefix: tuple[str, ...]) -> None:
         for name, field in model.model_fields.items():
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(annotation, f"{prefix}{name.upper()}__")
+                walk(annotation, (*prefix, name))
             else:
-                names.append(f"{prefix}{name.upper()}")
+                paths.append((*prefix, name))
 
-    walk(Settings, "HEDGEBOT_")
-    return names
+    walk(Settings, ())
+    return paths
+
+
+def env_var_names() -> list[str]:
+    """Every HEDGEBOT_* variable name the settings accept (for .env.example and its test)."""
+    return ["HEDGEBOT_" + "__".join(p.upper() for p in path) for path in _setting_paths()]
 
 
 __all__ = ["LIVE_CONFIRM_PHRASE", "ConfigError", "Settings", "env_var_names", "load_settings"]

@@ -37,3 +37,7 @@ class OrderRejected(VenueError):
 
 class AuthFailed(VenueError):
     """The venue rejected our credentials: stop trading and alert."""
+
+
+class EnvironmentFailure(HedgebotError):
+    """Something outside the settings is not as it must be (no RPC URL answers): exit 1, a retry may succeed."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.config import LIVE_CONFIRM_PHRASE, Mode, Settings
 from bot.errors import ConfigError
-from bot.ops.http import is_loopback
 from bot.venues.ccxt.registry import venue_spec
 
 
@@ -39,9 +38,5 @@ def resolve_mode(cli_mode: Mode | None, settings: Settings) -> Mode:
                 f"{names} missing: {mode} mode needs {ex.id} API credentials"
                 f"{' for its testnet' if mode == 'testnet' else ''}; use --mode dry-run to paper trade without them"
             )
-    if settings.http_port and settings.http_token is None and not is_loopback(settings.http_host):
-        raise ConfigError(
-            f"HEDGEBOT_HTTP_HOST={settings.http_host} exposes the status endpoint beyond this machine: "
-            "set HEDGEBOT_HTTP_TOKEN, or bind 127.0.0.1"
-        )
+    # A public status bind without a token is refused by the start-up checks (bot.validation).
     return mode

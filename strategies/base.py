@@ -7,6 +7,7 @@ venue, so the same class runs live, in dry-run and over a year of minute bars in
 
 from __future__ import annotations
 
+import difflib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -105,7 +106,11 @@ class Strategy(ABC, Generic[P]):
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'params'}: "
-                + ("unknown parameter" if e["type"] == "extra_forbidden" else f"got {e.get('input')!r}, {e['msg']}")
+                + (
+                    "unknown parameter" + _did_you_mean(e["loc"], cls.Params.model_fields)
+                    if e["type"] == "extra_forbidden"
+                    else f"got {e.get('input')!r}, {e['msg']}"
+                )
                 for e in exc.errors()
             )
             known = ", ".join(cls.Params.model_fields)
@@ -249,3 +254,9 @@ def _check_state(strategy: str, state: type[Mapping[str, Any]]) -> None:
                 f"{strategy}.State[{key!r}] is {hint}: state is journaled as JSON, so each value must be "
                 "a float, int, str, bool or None"
             )
+
+
+def _did_you_mean(loc: tuple[int | str, ...], known: Mapping[str, object]) -> str:
+    """ " (did you mean 'x'?)" for an unknown parameter name close to a known one, else ""."""
+    close = difflib.get_close_matches(str(loc[-1]) if loc else "", list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

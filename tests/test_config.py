@@ -143,3 +143,32 @@ def test_an_unknown_variable_is_an_error_with_a_suggestion(monkeypatch: pytest.M
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert "unknown setting HEDGEBOT_MODEE" in str(err.value) and "HEDGEBOT_HEDGEBOT" not in str(err.value)
+
+
+def test_a_typo_is_named_as_written_and_where(tmp_path: Path) -> None:
+    """B12: a .env key was reported under a name nobody wrote (HEDGEBOT_HEDGEBOT_MODEE, or `FOO` as
+    HEDGEBOT_FOO); a .env key without the prefix (`MODE=testnet`) was silently ignored."""
+    env = tmp_path / ".env"
+    for line, says in [
+        (
+            "hedgebot_modee=testnet",
+            "unknown setting hedgebot_modee in .env: not a hedgebot setting; did you mean HEDGEBOT_MODE?",
+        ),
+        ("MODE=testnet", "unknown setting MODE in .env: not a hedgebot setting; did you mean HEDGEBOT_MODE?"),
+        ("FOO=bar", "unknown setting FOO in .env: not a hedgebot setting; every setting starts with HEDGEBOT_"),
+        (
+            "HEDGEBOT_HEDGEBOT_MODEE=x",
+            "unknown setting HEDGEBOT_HEDGEBOT_MODEE in .env: not a hedgebot setting; did you mean HEDGEBOT_MODE?",
+        ),
+    ]:
+        env.write_text(line + "\n")
+        with pytest.raises(ConfigError) as err:
+            load_settings()
+        assert says in str(err.value), str(err.value)
+    env.unlink()
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text('[exchange]\napi_keyy = "x"\n')
+    with pytest.raises(
+        ConfigError, match=r"unknown setting exchange.api_keyy in .*bot.toml: .*did you mean exchange.api_key\?"
+    ):
+        load_settings(cfg)

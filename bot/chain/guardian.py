@@ -30,9 +30,19 @@ from eth_account.signers.local import LocalAccount
 from bot.chain import account as reads
 from bot.chain.calls import health_factor_of, pool_user_account_data
 from bot.chain.spend import Spender
-from bot.chain.tx import GWEI, GasAboveCap, SimulationReverted, TxFailed, TxHooks, TxReverted, TxUnresolved, Wallet
+from bot.chain.tx import (
+    GWEI,
+    GasAboveCap,
+    SimulationReverted,
+    TxFailed,
+    TxHooks,
+    TxReverted,
+    TxUnresolved,
+    Wallet,
+    next_fees,
+)
 from bot.clock import Clock, wall_ms
-from bot.config import Mode, Settings
+from bot.config import DefenseSettings, Mode, Settings
 from bot.domain.alerts import Alert, AlertKind, Severity
 from bot.domain.defense import (
     AccountMath,
@@ -61,6 +71,20 @@ DEFENSE_GAS = 400_000  # an approve and a repay or supply, with room: what "enou
 
 DefenseOutcome = Literal["confirmed", "simulated", "not_needed", "refused", "reverted", "unresolved", "busy"]
 AlertSink = Callable[[Alert], object]
+NO_DEBT = "the account has no debt to repay"
+
+
+def guardian_signer(defense: DefenseSettings) -> LocalAccount | None:
+    """The guardian's signing account from HEDGEBOT_DEFENSE__PRIVATE_KEY; None without one; ConfigError if malformed."""
+    if defense.private_key is None:
+        return None
+    try:
+        signer: LocalAccount = Account.from_key(defense.private_key.get_secret_value())
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "HEDGEBOT_DEFENSE__PRIVATE_KEY is not a private key: want 0x followed by 64 hex digits"
+        ) from None
+    return signer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,14 +141,9 @@ class Guardian:
     def from_settings(cls, settings: Settings, mode: Mode, monitor: AaveMonitor) -> Guardian | None:
         """The guardian of `settings.defense`, not started; None without a key (no on-chain defense)."""
         defense = settings.defense
-        if defense.private_key is None:
+        signer = guardian_signer(defense)
+        if signer is None:
             return None
-        try:
-            signer: LocalAccount = Account.from_key(defense.private_key.get_secret_value())
-        except (ValueError, TypeError):
-            raise ConfigError(
-                "HEDGEBOT_DEFENSE__PRIVATE_KEY is not a private key: want 0x followed by 64 hex digits"
-            ) from None
         return cls(
             monitor=monitor,
             borrower=settings.chain.accounts[0],
@@ -166,21 +185,8 @@ class Guardian:
             hooks=self.hooks,
             clock=self.clock,
         )
-        market = await self._market()
-        if self.policy.asset is not None:
-            self.asset = reads.reserve_by_symbol(market, self.policy.asset)
-            if self.asset is None:
-                listed = ", ".join(r.symbol for r in market.reserves)
-                raise ConfigError(
-                    f"HEDGEBOT_DEFENSE__ASSET={self.policy.asset}: the Pool at {market.pool} does not list "
-                    f"{self.policy.asset}; it lists {listed}"
-                )
-        if self.address == self.borrower:
-            log.warning(
-                "the guardian's key is the borrower's own: hedgebot now holds the key of the position it defends; "
-                "a separate guardian wallet keeps that key out of the bot",
-                guardian=self.address,
-            )
+        # The borrower's own key as the guardian's is allowed: the start-up checks (bot.validation) warn of it.
+        self._resolve_asset(await self._market())
         await self.recover()
         view = await self.view()
         if view.problem:
@@ -229,18 +235,14 @@ class Guardian:
         if asset is None:
             return GuardianView(
                 enabled=False,
-                problem="the account has no debt to repay",
+                problem=NO_DEBT,
                 address=self.address,
                 spent_today_usd=spent,
                 in_flight=in_flight,
             )
         facts = await reads.spend_facts(self.monitor.rpc, market, self.address, self.borrower, asset.asset)
         price = reads.price_usd(snap, asset.asset)
-        problem = None
-        if facts.reserve == 0:
-            problem = f"the guardian {self.address} holds no {asset.symbol}: send it a reserve to defend with"
-        elif self.mode != "dry-run":
-            problem = await self._gas_problem(facts.gas_wei)
+        problem = await self._problem(asset, facts)
         view = GuardianView(
             enabled=problem is None,
             problem=problem,
@@ -263,6 +265,21 @@ class Guardian:
                 f"defense needs (~{needed:,.2f} USD)",
             )
         return view
+
+    async def check(self) -> str | None:
+        """Why the guardian cannot defend now (no debt to repay, no reserve, no gas), from the chain alone; None
+        when it can. Needs no `start` (no journal): the start-up checks (bot.validation) call it.
+
+        ConfigError (exit 2) when the Pool does not list the configured asset.
+        """
+        market = await self._market()
+        self._resolve_asset(market)
+        _, health = await self._read()
+        asset = self._asset_for(market, health)
+        if asset is None:
+            return NO_DEBT
+        facts = await reads.spend_facts(self.monitor.rpc, market, self.address, self.borrower, asset.asset)
+        return await self._problem(asset, facts)
 
     async def status(self, lending: LendingView | None) -> DefenseStatus:
         """The guardian's status lines (reserve, spent today, the price at which the next defense fires)."""
@@ -414,10 +431,29 @@ class Guardian:
             return self.account_math
         return functools.partial(cast(Any, account_data), rules=rules)
 
+    def _resolve_asset(self, market: Market) -> None:
+        """Set `asset` to the configured one; ConfigError naming it when the Pool does not list it."""
+        if self.policy.asset is None:
+            return
+        self.asset = reads.reserve_by_symbol(market, self.policy.asset)
+        if self.asset is None:
+            listed = ", ".join(r.symbol for r in market.reserves)
+            raise ConfigError(
+                f"HEDGEBOT_DEFENSE__ASSET={self.policy.asset}: the Pool at {market.pool} does not list "
+                f"{self.policy.asset}; it lists {listed}"
+            )
+
+    async def _problem(self, asset: Reserve, facts: reads.SpendFacts) -> str | None:
+        """Why the guardian cannot spend `asset` now: no reserve, or (signing modes) too little gas."""
+        if facts.reserve == 0:
+            return f"the guardian {self.address} holds no {asset.symbol}: send it a reserve to defend with"
+        if self.mode == "dry-run":  # nothing is signed: no gas is spent
+            return None
+        return await self._gas_problem(facts.gas_wei)
+
     async def _gas_problem(self, gas_wei: int) -> str | None:
-        wallet, _ = self._need()
         try:
-            fees = await wallet.fees()
+            fees = await next_fees(self.monitor.rpc, self.max_fee_per_gas)
         except GasAboveCap as exc:
             return str(exc)
         needed = DEFENSE_GAS * fees.max_fee_per_gas

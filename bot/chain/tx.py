@@ -111,6 +111,27 @@ def _call_object(sender: str, call: ContractCall) -> dict[str, str]:
     return {"from": sender, "to": call.to, "data": "0x" + call.data.hex()}
 
 
+async def next_fees(rpc: RpcPool, max_fee_per_gas: int) -> Fees:
+    """EIP-1559 fees for the next block under `max_fee_per_gas`; GasAboveCap when the base fee alone is above it.
+
+    A function of the chain alone (no wallet, no journal), so the start-up checks price one defense's gas too.
+    """
+    block = await rpc.request("eth_getBlockByNumber", "latest", False)
+    base = _int(block.get("baseFeePerGas") or 0)
+    try:
+        tip = _int(await rpc.request("eth_maxPriorityFeePerGas"))
+    except RpcCallError:
+        tip = FALLBACK_TIP_WEI
+    cap = max_fee_per_gas
+    if base >= cap:
+        raise GasAboveCap(
+            f"the base fee is {base / GWEI:,.2f} gwei, above HEDGEBOT_DEFENSE__MAX_GAS_GWEI ({cap / GWEI:,.2f}): "
+            "not sent; raise the cap or wait for cheaper blocks"
+        )
+    tip = min(tip, cap - base)
+    return Fees(base, min(cap, 2 * base + tip), tip)
+
+
 class Wallet:
     """One signing account on one chain; see the module docstring. One send at a time (the caller serialises)."""
 
@@ -150,20 +171,7 @@ class Wallet:
 
     async def fees(self) -> Fees:
         """EIP-1559 fees for the next block, under the cap; GasAboveCap when the base fee alone is above it."""
-        block = await self.rpc.request("eth_getBlockByNumber", "latest", False)
-        base = _int(block.get("baseFeePerGas") or 0)
-        try:
-            tip = _int(await self.rpc.request("eth_maxPriorityFeePerGas"))
-        except RpcCallError:
-            tip = FALLBACK_TIP_WEI
-        cap = self.max_fee_per_gas
-        if base >= cap:
-            raise GasAboveCap(
-                f"the base fee is {base / GWEI:,.2f} gwei, above HEDGEBOT_DEFENSE__MAX_GAS_GWEI ({cap / GWEI:,.2f}): "
-                "not sent; raise the cap or wait for cheaper blocks"
-            )
-        tip = min(tip, cap - base)
-        return Fees(base, min(cap, 2 * base + tip), tip)
+        return await next_fees(self.rpc, self.max_fee_per_gas)
 
     async def simulate(
         self, call: ContractCall, overrides: dict[str, Any] | None = None, block: int | str = "latest"

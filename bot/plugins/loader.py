@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -101,7 +102,9 @@ def resolve(spec: str) -> StrategyClass:
             raise UsageError(f"cannot import strategy module {target!r}: {exc}") from exc
         return _check(getattr(module, class_name, None), spec)
     known = ", ".join(sorted(classes))
-    raise UsageError(f"unknown strategy {spec!r}: known are {known}; or give package.module:Class or a .py path")
+    close = difflib.get_close_matches(spec, list(classes), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise UsageError(f"unknown strategy {spec!r}: {hint}known are {known}; or give package.module:Class or a .py path")
 
 
 def load(spec: str, params: dict[str, Any] | None = None) -> Strategy[Any]:

@@ -41,7 +41,4 @@ def test_live_needs_the_flag_and_the_confirmation() -> None:
         resolve_mode(None, settings(exchange=ExchangeSettings(**KEYS), live_confirm=LIVE_CONFIRM_PHRASE, mode="live"))
 
 
-def test_status_endpoint_off_loopback_needs_a_token() -> None:
-    with pytest.raises(ConfigError, match="HEDGEBOT_HTTP_TOKEN"):
-        resolve_mode(None, settings(http_host="0.0.0.0"))
-    assert resolve_mode(None, settings(http_host="0.0.0.0", http_token=SecretStr("t" * 20))) == "dry-run"
+# A public status bind without a token: tests/test_config_checks.py (the start-up checks refuse it).
