@@ -32,15 +32,16 @@ from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
 from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.inverse import EIGHT_HOURS_MS
-from bot.domain.orders import Fill
+from bot.domain.orders import Fill, OrderRequest, is_protective_stop
 from bot.domain.snapshot import LendingView, Snapshot
 from bot.errors import HedgebotError
 from bot.paper.engine import PaperEngine
 from bot.paper.errors import PaperRejected
 from bot.runtime.decision import Decided, DecisionStep
+from bot.runtime.executor import cover_order, kept_after_refusal
 from bot.runtime.guards import Anchor, FeedReadings, check, follow
 from bot.runtime.views import hedge_view
-from bot.venues.reconcile import Cancel
+from bot.venues.reconcile import Action, Cancel
 from strategies.base import Strategy
 
 
@@ -137,15 +138,35 @@ class _ReplayEdges:
         if actions and decision.plan.leverage != engine.leverage:
             # As the engine does: the venue is set to a plan the risk layer de-levered, before its orders.
             engine.configure(decision.plan.leverage, engine.margin_mode)
+        self.send(actions)
+
+    def send(self, actions: list[Action]) -> None:
+        """The executor's rules (bot.runtime.executor) over the paper engine: in the reconciler's order; a
+        refused protective stop keeps the stops it was to replace and the short is cut at once to what they
+        cover."""
+        engine = self.engine
+        refused = False
         for action in actions:
+            if kept_after_refusal(action, refused):
+                continue
             if isinstance(action, Cancel):
                 engine.cancel(action.client_id)
                 continue
-            try:
-                engine.submit(action.order)
-                self.orders += 1
-            except PaperRejected:
-                self.rejected += 1
+            refused = self._submit(action.order) or refused
+        if refused:
+            cover = cover_order(engine.account(), self.settings.reconcile.namespace, self.seq)
+            if cover is not None:
+                self._submit(cover)
+
+    def _submit(self, order: OrderRequest) -> bool:
+        """Send `order` to the paper engine; True when it was a protective stop the engine refused."""
+        try:
+            self.engine.submit(order)
+            self.orders += 1
+        except PaperRejected:
+            self.rejected += 1
+            return is_protective_stop(order.type, order.side, order.reduce_only)
+        return False
 
 
 def _preallocated_series(bars: int) -> Series:
