@@ -3,8 +3,11 @@ shared data (`bot.backtest.data.shared_minutes`: the 1m file where it covers, th
 bars, each coarse bar expanded into minute bars that keep its open, high, low and close), through the full
 pipeline (triggers, guards, strategy, risk layer, reconciler, executor rules, paper engine, lending sim).
 
-For each strategy: bar-steps/s (median of --runs), the decisions the strategy was asked for per bar, and
-the orders sent. Last line: the slowest strategy's rate and the peak RSS.
+The bot's own settings, as `hedgebot backtest` takes them (the change policy's band and cooldown, the
+reconciler, the triggers, the guards). Strategies that declare wake-ups (`HedgePlan.wake`) are replayed
+only on the bars where something can change (`--every-bar` turns that off: a decision on every trigger).
+For each strategy: bar-steps/s (median of --runs), decisions per bar, the orders sent and what the run
+ended with. Last line: the slowest strategy's rate and the peak RSS.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ sys.path.insert(0, str(REPO))
 from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
 from bot.backtest.data import format_time, load_funding, parse_time_ms, shared_minutes  # noqa: E402
 from bot.backtest.run import LendingSetup, ReplaySettings, run_hedged  # noqa: E402
+from bot.config import load_settings  # noqa: E402
 from bot.plugins import loader as plugins  # noqa: E402
+from bot.runtime.config import EngineConfig  # noqa: E402
 from bot.venues.ccxt.registry import builtin_instrument  # noqa: E402
 from strategies import BUILTIN  # noqa: E402
 
@@ -33,7 +38,8 @@ def main() -> None:
     parser.add_argument("--end", default="2022-04-21")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--strategies", default=",".join(BUILTIN), help="comma-separated names")
-    parser.add_argument("--health-factor", type=float, default=1.5, help="the loan's starting health factor")
+    parser.add_argument("--health-factor", type=float, default=3.0, help="the loan's starting health factor")
+    parser.add_argument("--every-bar", action="store_true", help="ignore wake-ups: decide on every trigger")
     args = parser.parse_args()
     began = time.perf_counter()
     bars, btc_src, eth_src = shared_minutes(parse_time_ms(args.start), parse_time_ms(args.end))
@@ -46,13 +52,22 @@ def main() -> None:
     funding = load_funding(DATA / "binance_BTCUSDT_perp_funding_8h.csv")
     instrument = builtin_instrument("binancecoinm")
     setup = LendingSetup(start_health_factor=args.health_factor)
+    config = EngineConfig.from_settings(load_settings(None))
+    settings = ReplaySettings(
+        risk=config.risk,
+        reconcile=config.reconcile,
+        change=config.change,
+        triggers=config.triggers,
+        guard=config.guard,
+        wake_ups=not args.every_bar,
+    )
     slowest = float("inf")
     for name in args.strategies.split(","):
         rates = []
         for _ in range(args.runs):
             strategy = plugins.load(name)
             t0 = time.perf_counter()
-            portfolio, stats, _, fills = run_hedged(bars, 0, 0, setup, strategy, instrument, funding, ReplaySettings())
+            portfolio, stats, _, fills = run_hedged(bars, 0, 0, setup, strategy, instrument, funding, settings)
             rates.append(len(bars) / (time.perf_counter() - t0))
         rate = statistics.median(rates)
         slowest = min(slowest, rate)

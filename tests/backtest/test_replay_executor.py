@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.backtest.hedger import _ReplayEdges
 from bot.backtest.types import LendingSetup, ReplaySettings, open_loan
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.journal.aio import AsyncJournal
@@ -15,6 +14,7 @@ from bot.paper import EngineSettings
 from bot.paper.engine import PaperEngine
 from bot.plugins import loader as plugins
 from bot.runtime.executor import Executor
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import Action, Cancel, Place
 
