@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Generic, TypeVar, Union, cast, get_args, get_o
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche
+from bot.domain.inverse import pnl_btc
+from bot.domain.plan import ConditionalEntry, EntryStyle, HedgePlan, StopTranche, WakeUp
 from bot.domain.sizing import hedge_contracts
 from bot.domain.snapshot import EMPTY_STATE, Snapshot, StrategyState
 from bot.errors import UsageError
@@ -31,15 +32,18 @@ __all__ = [
     "Strategy",
     "StrategyParams",
     "StrategyState",
+    "WakeUp",
 ]
 
-INTERFACE_VERSION = 2
+INTERFACE_VERSION = 3
 """The strategy interface this hedgebot speaks; a plugin states the one it was written for as
 `interface_version`, and one newer than this is refused when it loads.
 
 1: the first. 2: the values a strategy reads and returns (`Snapshot`, `LendingView`, `HedgeView`,
 `HedgePlan`) take keywords only, so adding a field breaks no plugin; a strategy may declare a typed `State`;
-`leverage_cap` defaults to the `le` bound of `Params.leverage`.
+`leverage_cap` defaults to the `le` bound of `Params.leverage`. 3: a plan may say when the strategy next needs
+to decide (`HedgePlan.wake`, a `WakeUp`); without one it decides on every trigger, as before, so a plugin
+written for 1 or 2 runs unchanged.
 """
 
 
@@ -222,6 +226,40 @@ class Strategy(ABC, Generic[P]):
             state=cast(StrategyState, state),
             **extra,
         )
+
+    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, **bounds: float) -> WakeUp:
+        """A wake-up for `plan`, made by `plan()` with the protective stop for a `hedge_usd` that the strategy's
+        own `bounds` (WakeUp fields: a collateral band, a volatility band, a time) hold fixed.
+
+        It adds the BTC band in which the contracts stay the same: they cover `hedge_usd` plus the account's
+        BTC equity, whose USD value is linear in the mark (wallet x P + the short's PnL), and change where that
+        crosses half a lot. The stop trails the mark down (`trailing_stop_pct`): the bot sees when that matters.
+        """
+        price, hedge, spec = snapshot.btc_price, snapshot.hedge, snapshot.instrument
+        size, lot = spec.contract_size_usd, spec.lot_contracts
+        held = hedge.contracts
+        # Equity x P' = wallet x P' + held x S x (P'/entry - 1) = a + b x P'.
+        wallet = hedge.equity_btc - (pnl_btc(held, size, hedge.entry_price, price) if held else 0.0)
+        a = plan.hedge_usd - held * size
+        b = wallet + (held * size / hedge.entry_price if held else 0.0)
+        slack = 1e-6  # lots: floating-point room, so the band never reaches a rounding edge
+        lots = plan.contracts / lot
+        x_lo = (lots - 0.5 + slack) * lot * size if plan.contracts > 0 else -math.inf
+        x_hi = (lots + 0.5 - slack) * lot * size
+        lo, hi = 0.0, math.inf
+        if b > 0:
+            lo, hi = (x_lo - a) / b, (x_hi - a) / b
+        elif b < 0:
+            lo, hi = (x_hi - a) / b, (x_lo - a) / b
+        trailing = None
+        if plan.contracts > 0:
+            resting = hedge.stop_price
+            trails = resting is not None and plan.stop_price == self.protective_stop(snapshot)
+            if trails and hedge.short_contracts > 0 and resting is not None and resting > price:
+                trailing = self.params.stop_pct
+            else:
+                lo, hi = max(lo, price), min(hi, price)  # a new stop: decide again on any move
+        return WakeUp(btc_below=max(lo, 0.0), btc_above=hi, trailing_stop_pct=trailing, **bounds)
 
     @staticmethod
     def btc_price_for_collateral_move(snapshot: Snapshot, collateral_price: float, beta: float) -> float:

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from pydantic import Field
 
-from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams
+from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams, WakeUp
 
 
 class DynamicParams(StrategyParams):
@@ -55,13 +55,55 @@ class Dynamic(Strategy[DynamicParams]):
         if ratio != held:
             changed_ms = snapshot.now_ms
         exposure = self.exposure_usd(snapshot)  # the account's beta-weighted net delta
-        return self.plan(
+        plan = self.plan(
             snapshot,
             ratio * exposure,
             reason=f"z={z:.2f} sigmas to liquidation -> ratio {ratio:.0%} (risk asks {wanted:.0%}) "
             f"of a {exposure:,.0f} USD delta",
             state=DynamicState(ratio=ratio, changed_ms=changed_ms),
         )
+        if ratio != 0.0 or snapshot.lending.whole_account:
+            # The hedge follows the collateral's value and beta, which move on every bar; and the whole account's
+            # market-wide fall has no one-price band to wait behind: decide on every trigger.
+            return plan
+        return plan.with_(wake=self.wake(snapshot, plan))
+
+    def wake(self, snapshot: Snapshot, plan: HedgePlan) -> WakeUp:
+        """While nothing is hedged: when risk can next ask for a hedge (the collateral price under which z falls
+        below the level that asks for `min_change`, for the collateral's volatility within a band around
+        today's) and the BTC band in which the plan's contracts and stop stay as they are."""
+        p = self.params
+        liq = snapshot.lending.liquidation_price_usd
+        vol = snapshot.features.collateral_vol_annual
+        # Within the band the sigma used is at most sigma(vol_hi); under the floor it is the floor's.
+        vol_lo, vol_hi = (0.0, p.min_vol_annual) if vol <= p.min_vol_annual else (vol * 0.98, vol * 1.02)
+        sigma_hi = max(p.min_vol_annual, vol_hi) * math.sqrt(p.horizon_days / 365.0)
+        coll_lo = 0.0
+        if math.isfinite(liq) and liq > 0:
+            room = 1.0 - self._z_asking_for_a_hedge(self.funding_too_expensive(snapshot)) * sigma_hi
+            coll_lo = liq / room if room > 0 else math.inf  # z = (1 - liq / price) / sigma
+        return self.held_wake(
+            snapshot,
+            plan,
+            collateral_below=coll_lo * (1.0 + 1e-9),  # floating-point room: wake a hair early, never late
+            collateral_vol_below=vol_lo,
+            collateral_vol_above=vol_hi,
+        )
+
+    def _z_asking_for_a_hedge(self, expensive: bool) -> float:
+        """The z at and under which `ratio_to_hold` leaves a ratio of 0 (risk asks for more than `min_change`,
+        or for `max_ratio`): the ratio asked falls as z grows, halved beyond the midpoint when funding is dear."""
+        p = self.params
+        span = max(1e-9, p.z_off - p.z_full)
+        mid = (p.z_off + p.z_full) / 2
+        x = p.min_change
+        z_up = p.z_full  # risk asks for max_ratio there
+        if x < p.max_ratio:
+            full = p.z_off - span * x / p.max_ratio
+            halved = p.z_off - 2 * span * x / p.max_ratio
+            asked = full if not expensive else (halved if halved > mid else min(full, mid))
+            z_up = max(z_up, asked)
+        return z_up
 
     def risk_ratio(self, snapshot: Snapshot) -> tuple[float, float]:
         """The hedge ratio the current risk calls for, and the z-score behind it."""

@@ -17,6 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.errors import UsageError
 
@@ -238,3 +242,170 @@ def align(btc: Candles, collateral: Candles, start_ms: int | None = None, end_ms
         tuple(gaps),
         bar_ms,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Minute bars from mixed resolutions: a realistic year out of the shared files.
+#
+# The shared data has 1-minute bars for one month, 5-minute bars for about fifteen months and hourly bars
+# for five years. `minute_candles` builds one 1-minute series over any span from them: every hour comes
+# from the finest file that holds all of that hour's bars (1m, else 5m, else the hourly bar), and a coarse
+# bar is expanded into minute bars along a path that keeps its open, high, low and close exactly (see
+# `expand`). Hours no file holds stay missing: nothing is forward-filled.
+
+_HOUR_MS = 3_600_000
+_OHLCV_NAME = re.compile(r"^binance_(?P<symbol>[A-Z]+)USDT_(?P<n>\d+)(?P<unit>[mh])(_[0-9-]+)?\.csv(\.gz)?$")
+
+
+def expand(candles: Candles, bar_ms: int) -> Candles:
+    """Each bar of `candles` as `bar_ms` bars whose aggregate is that bar, exactly.
+
+    The path inside a bar is the usual cautious assumption of bar replays: a rising bar (close >= open)
+    goes open -> low -> high -> close, a falling one open -> high -> low -> close, in straight lines.
+    Each leg takes a share of the bar's minutes proportional to its length (at least one minute for a
+    leg that moves), and the extremes sit on minute boundaries, so the first sub-bar opens at the open,
+    the last closes at the close, and the sub-bars' highest high and lowest low are the bar's high and
+    low. A sub-bar's own high and low are its open and close: the path is straight within it.
+    """
+    k = candles.bar_ms // bar_ms
+    if k * bar_ms != candles.bar_ms or k < 1:
+        raise DataError(f"{candles.source}: {candles.bar_ms} ms bars cannot be split into {bar_ms} ms bars")
+    if k == 1 or len(candles) == 0:
+        return candles
+    if k < 3:
+        raise DataError(f"{candles.source}: a bar needs at least 3 sub-bars to keep its high and low")
+    o, h, lo, c = (
+        np.frombuffer(col, dtype=np.float64) for col in (candles.open, candles.high, candles.low, candles.close)
+    )
+    up = c >= o
+    e1 = np.where(up, lo, h)  # the first extreme the path visits
+    e2 = np.where(up, h, lo)
+    legs = np.stack([np.abs(e1 - o), np.abs(e2 - e1), np.abs(c - e2)], axis=1)
+    total = legs.sum(axis=1, keepdims=True)
+    share = np.divide(k * legs, total, out=np.zeros_like(legs), where=total > 0)
+    n = np.maximum(np.floor(share), (legs > 0).astype(np.float64)).astype(np.int64)
+    biggest = legs.argmax(axis=1)
+    rows = np.arange(len(o))
+    n[rows, biggest] += k - n.sum(axis=1)  # the longest leg takes (or gives back) what rounding left
+    p1 = n[:, 0:1]
+    p2 = p1 + n[:, 1:2]
+    t = np.arange(k + 1, dtype=np.int64)[None, :]
+    v0, v1, v2, v3 = o[:, None], e1[:, None], e2[:, None], c[:, None]
+    first = v0 + (v1 - v0) * (t / np.maximum(p1, 1))
+    second = v1 + (v2 - v1) * ((t - p1) / np.maximum(p2 - p1, 1))
+    third = v2 + (v3 - v2) * ((t - p2) / np.maximum(k - p2, 1))
+    path = np.where(t <= p1, first, np.where(t <= p2, second, third))
+    # The vertices themselves, exactly (interpolation may round them), and nothing outside the bar's range.
+    path = np.where(t == p2, v2, np.where(t == p1, v1, path))
+    path[:, 0], path[:, -1] = o, c
+    path = np.clip(path, lo[:, None], h[:, None])
+    sub_open = path[:, :-1].ravel()
+    sub_close = path[:, 1:].ravel()
+    ts = (
+        np.frombuffer(candles.ts_ms, dtype=np.int64)[:, None] + np.arange(k, dtype=np.int64)[None, :] * bar_ms
+    ).ravel()
+    return Candles(
+        candles.source,
+        _array("q", ts),
+        _array("d", sub_open),
+        _array("d", np.maximum(sub_open, sub_close)),
+        _array("d", np.minimum(sub_open, sub_close)),
+        _array("d", sub_close),
+        bar_ms,
+    )
+
+
+def _array(code: str, values: npt.NDArray[Any]) -> array[Any]:
+    out: array[Any] = array(code)
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int64 if code == "q" else np.float64).tobytes())
+    return out
+
+
+def _rows_between(candles: Candles, start_ms: int, end_ms: int) -> Candles:
+    ts = np.frombuffer(candles.ts_ms, dtype=np.int64)
+    i, j = np.searchsorted(ts, [start_ms, end_ms])
+    return Candles(
+        candles.source,
+        candles.ts_ms[i:j],
+        candles.open[i:j],
+        candles.high[i:j],
+        candles.low[i:j],
+        candles.close[i:j],
+        candles.bar_ms,
+    )
+
+
+def _select_hours(candles: Candles, hours: npt.NDArray[np.int64]) -> Candles:
+    ts = np.frombuffer(candles.ts_ms, dtype=np.int64)
+    keep = np.isin(ts // _HOUR_MS * _HOUR_MS, hours)
+    cols = [
+        np.frombuffer(col, dtype=np.float64)[keep] for col in (candles.open, candles.high, candles.low, candles.close)
+    ]
+    o, h, lo, c = (_array("d", col) for col in cols)
+    return Candles(candles.source, _array("q", ts[keep]), o, h, lo, c, candles.bar_ms)
+
+
+def ohlcv_files(data_dir: Path, symbol: str) -> list[Path]:
+    """The OHLCV files of `symbol` (BTC, ETH) in a folder laid out as ../shared/data, finest first."""
+    found = []
+    for path in data_dir.iterdir():
+        m = _OHLCV_NAME.match(path.name)
+        if m and m["symbol"] == symbol:
+            found.append((int(m["n"]) * (60_000 if m["unit"] == "m" else _HOUR_MS), path.name, path))
+    return [p for _, _, p in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteSource:
+    """How many hours of a minute series came from each resolution (bar length in ms -> hours)."""
+
+    hours_by_bar_ms: dict[int, int]
+
+    def describe(self) -> str:
+        names = {60_000: "1m", 300_000: "5m", _HOUR_MS: "1h"}
+        return ", ".join(f"{names.get(ms, f'{ms // 1000}s')} {n:,} h" for ms, n in sorted(self.hours_by_bar_ms.items()))
+
+
+def minute_candles(files: list[Path], start_ms: int, end_ms: int, bar_ms: int = 60_000) -> tuple[Candles, MinuteSource]:
+    """One `bar_ms` series over [start, end) from `files` of one symbol at any resolutions (each a
+    multiple of `bar_ms` dividing an hour, or an hour): each hour from the finest file holding all of it."""
+    sources = sorted(
+        (_rows_between(load_candles(p), start_ms - _HOUR_MS, end_ms + _HOUR_MS) for p in files),
+        key=lambda s: s.bar_ms,
+    )
+    taken = np.zeros(0, dtype=np.int64)
+    pieces: list[Candles] = []
+    used: dict[int, int] = {}
+    for candles in sources:
+        if _HOUR_MS % candles.bar_ms or candles.bar_ms % bar_ms:
+            raise DataError(f"{candles.source}: {candles.bar_ms} ms bars do not fit {bar_ms} ms bars within hours")
+        ts = np.frombuffer(candles.ts_ms, dtype=np.int64)
+        hours, counts = np.unique(ts // _HOUR_MS * _HOUR_MS, return_counts=True)
+        whole = hours[(counts == _HOUR_MS // candles.bar_ms) & (hours >= start_ms) & (hours + _HOUR_MS <= end_ms)]
+        mine = np.setdiff1d(whole, taken, assume_unique=True)
+        if len(mine) == 0:
+            continue
+        used[candles.bar_ms] = used.get(candles.bar_ms, 0) + len(mine)
+        taken = np.union1d(taken, mine)
+        pieces.append(expand(_select_hours(candles, mine), bar_ms))
+    if not pieces:
+        raise DataError(f"no file among {', '.join(str(p) for p in files)} holds a whole hour in the span asked")
+    ts_all = np.concatenate([np.frombuffer(p.ts_ms, dtype=np.int64) for p in pieces])
+    order = np.argsort(ts_all, kind="stable")
+    cols = [
+        np.concatenate([np.frombuffer(getattr(p, name), dtype=np.float64) for p in pieces])[order]
+        for name in ("open", "high", "low", "close")
+    ]
+    source = f"{' + '.join(Path(c.source).name for c in sources)} as {bar_ms // 1000}s bars"
+    o, h, lo, c = (_array("d", col) for col in cols)
+    merged = Candles(source, _array("q", ts_all[order]), o, h, lo, c, bar_ms)
+    return merged, MinuteSource(used)
+
+
+def shared_minutes(
+    start_ms: int, end_ms: int, collateral: str = "ETH", data_dir: Path = SHARED_DATA_DIR
+) -> tuple[AlignedBars, MinuteSource, MinuteSource]:
+    """BTC and `collateral` 1-minute bars over [start, end) built from every resolution in `data_dir`."""
+    btc, btc_src = minute_candles(ohlcv_files(data_dir, "BTC"), start_ms, end_ms)
+    coll, coll_src = minute_candles(ohlcv_files(data_dir, collateral), start_ms, end_ms)
+    return align(btc, coll, start_ms, end_ms), btc_src, coll_src

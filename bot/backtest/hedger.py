@@ -16,6 +16,9 @@ from array import array
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from bot.backtest.data import AlignedBars, FundingSeries
 from bot.backtest.loan import LendingSim, SimulatedGuardian
 from bot.backtest.types import (
@@ -32,15 +35,17 @@ from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
 from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.inverse import EIGHT_HOURS_MS
-from bot.domain.orders import Fill
+from bot.domain.orders import Fill, OrderRequest, is_protective_stop
+from bot.domain.plan import WakeUp
 from bot.domain.snapshot import LendingView, Snapshot
 from bot.errors import HedgebotError
 from bot.paper.engine import PaperEngine
 from bot.paper.errors import PaperRejected
 from bot.runtime.decision import Decided, DecisionStep
+from bot.runtime.executor import cover_order, kept_after_refusal
 from bot.runtime.guards import Anchor, FeedReadings, check, follow
 from bot.runtime.views import hedge_view
-from bot.venues.reconcile import Cancel
+from bot.venues.reconcile import Action, Cancel
 from strategies.base import Strategy
 
 
@@ -67,6 +72,7 @@ class _ReplayEdges:
         self.setup = setup
         self.settings = settings
         self.decided: Decided | None = None
+        self.wake: WakeUp | None = None  # the last decision's, while it holds
         self.halted = False
         self.mark_anchor = Anchor()
         self.collateral_anchor = Anchor()
@@ -82,6 +88,7 @@ class _ReplayEdges:
         engine = self.engine
         why = "halted" if self.halted else None
         why = why or self.settings.triggers.why(self.decided, now_ms, btc, collateral, engine.fill_count)
+        self.wake = None  # a wake-up holds only from a decision that sent nothing
         if why is None:
             return
         self.decisions += 1
@@ -126,26 +133,166 @@ class _ReplayEdges:
         )
         if engine.fill_count != self.fills_seen:  # the change policy's cooldown counts from the last trade
             self.fills_seen = engine.fill_count
-            self.last_fill_ms = engine.fills()[-1].timestamp_ms
+            last = engine.last_fill
+            self.last_fill_ms = last.timestamp_ms if last is not None else None
         decision = self.step.decide(snapshot, account, self.last_fill_ms)
         if decision.plan is None:
             raise HedgebotError(decision.problem or "the strategy failed")
         if not decision.changed:
+            self.wake = decision.wake
             return
         self.seq += 1
         actions = self.step.actions(decision, self.seq)
+        if not actions:
+            self.wake = decision.wake
         if actions and decision.plan.leverage != engine.leverage:
             # As the engine does: the venue is set to a plan the risk layer de-levered, before its orders.
             engine.configure(decision.plan.leverage, engine.margin_mode)
+        self.send(actions)
+
+    def send(self, actions: list[Action]) -> None:
+        """The executor's rules (bot.runtime.executor) over the paper engine: in the reconciler's order; a
+        refused protective stop keeps the stops it was to replace and the short is cut at once to what they
+        cover."""
+        engine = self.engine
+        refused = False
         for action in actions:
+            if kept_after_refusal(action, refused):
+                continue
             if isinstance(action, Cancel):
                 engine.cancel(action.client_id)
                 continue
-            try:
-                engine.submit(action.order)
-                self.orders += 1
-            except PaperRejected:
-                self.rejected += 1
+            refused = self._submit(action.order) or refused
+        if refused:
+            cover = cover_order(engine.account(), self.settings.reconcile.namespace, self.seq)
+            if cover is not None:
+                self._submit(cover)
+
+    def _submit(self, order: OrderRequest) -> bool:
+        """Send `order` to the paper engine; True when it was a protective stop the engine refused."""
+        try:
+            self.engine.submit(order)
+            self.orders += 1
+        except PaperRejected:
+            self.rejected += 1
+            return is_protective_stop(order.type, order.side, order.reduce_only)
+        return False
+
+
+_F64 = np.float64
+
+
+class _Skipper:
+    """The replay's fast path over bars on which nothing can change: one vectorised scan finds the next bar
+    that needs a decision, and the bars before it are filled in one pass, with the same floating-point
+    operations, in the same order, as the loop would have done them one by one.
+
+    A bar needs its decision when the last decision's wake-up says so (a price leaves its band, the
+    collateral's volatility leaves its band, the time comes) or when anything else can change a result:
+    the BTC high or low reaches a resting order or the short's liquidation price (the paper engine's quiet
+    band), the collateral low reaches the guardian's trigger or the loan's liquidation price, funding falls
+    due or its rate changes, a price moves half the guards' jump limit from the price they last trusted, or
+    the data has a gap or a jump (that bar and the one before it are decided, so the guards see what they
+    would have seen deciding every bar).
+    """
+
+    def __init__(
+        self, bars: AlignedBars, vol: array[float], first: int, start: int, series: Series, settings: ReplaySettings
+    ) -> None:
+        def view(col: array[float]) -> npt.NDArray[np.float64]:
+            return np.frombuffer(col, dtype=_F64)
+
+        self.ts = np.frombuffer(bars.ts_ms, dtype=np.int64)
+        self.bh, self.bl, self.bc = view(bars.btc[1]), view(bars.btc[2]), view(bars.btc[3])
+        self.cl, self.cc = view(bars.collateral[2]), view(bars.collateral[3])
+        self.vol = view(vol)
+        self.first, self.start = first, start
+        self.jump = settings.guard.max_price_jump / 2
+        n = len(bars)
+        forced = np.zeros(n, dtype=bool)
+        forced[1:] = np.frombuffer(bars.gap_before, dtype=np.uint8)[1:] != 0
+        for col in (self.bc, self.cc):
+            forced[1:] |= np.abs(col[1:] / col[:-1] - 1.0) > self.jump
+        forced[:-1] |= forced[1:].copy()
+        self.forced = forced
+        self.series = {name: view(getattr(series, name)) for name in series.__dataclass_fields__}
+
+    def next_wake(
+        self, i: int, edges: _ReplayEdges, engine: PaperEngine, lending: LendingSim, guardian: SimulatedGuardian | None
+    ) -> int:
+        """The first bar from `i` on that needs its decision (len(bars) when none does)."""
+        wake = edges.wake
+        mark_anchor, coll_anchor = edges.mark_anchor.trusted, edges.collateral_anchor.trusted
+        if wake is None or mark_anchor is None or coll_anchor is None:
+            return i
+        lo, hi = engine.quiet_band()
+        btc_lo = max(wake.btc_below, mark_anchor * (1.0 - self.jump))
+        btc_hi = min(wake.btc_above, mark_anchor * (1.0 + self.jump))
+        coll_lo = max(wake.collateral_below, coll_anchor * (1.0 - self.jump))
+        coll_hi = min(wake.collateral_above, coll_anchor * (1.0 + self.jump))
+        if wake.health_factor_below > 0 and lending.amount > 0:
+            coll_lo = max(
+                coll_lo, wake.health_factor_below * lending.debt_usd / (lending.amount * lending.liquidation_threshold)
+            )
+        loan_lo = lending.liquidation_price  # the liquidator, and the guardian above it
+        if guardian is not None:
+            loan_lo = max(loan_lo, loan_lo * guardian.trigger)
+        due = min(wake.at_ms, engine.next_funding_ms, engine.funding_rate_until(engine.now_ms)[1])
+        n = len(self.ts)
+        size = 1024
+        while i < n:
+            e = min(n, i + size)
+            bc, cc = self.bc[i:e], self.cc[i:e]
+            vol = self.vol[i - self.first : e - self.first]
+            hit = (
+                self.forced[i:e]
+                | (self.bh[i:e] >= hi)
+                | (self.bl[i:e] <= lo)
+                | (bc >= btc_hi)
+                | (bc <= btc_lo)
+                | (cc >= coll_hi)
+                | (cc <= coll_lo)
+                | (self.cl[i:e] <= loan_lo)
+                | (vol >= wake.collateral_vol_above)
+                | (vol <= wake.collateral_vol_below)
+                | (self.ts[i:e] >= due)
+            )
+            k = int(np.argmax(hit))
+            if hit[k]:
+                return i + k
+            i = e
+            size = min(size * 4, 1 << 17)
+        return n
+
+    def skip(
+        self, i: int, k: int, engine: PaperEngine, lending: LendingSim, reserve: float, peak: float, worst: float
+    ) -> tuple[float, float]:
+        """Bars i..k-1, on which nothing changes but the prices: the engine and the loan left as the loop would
+        leave them, and the series filled; the drawdown's (peak, worst) after them."""
+        last = k - 1
+        engine.now_ms = int(self.ts[last])
+        engine.move_bar(float(self.bh[last]), float(self.bl[last]), float(self.bc[last]))
+        lending.min_health_factor = min(lending.min_health_factor, lending.health_factor(float(self.cl[i:k].min())))
+        bc, cc = self.bc[i:k], self.cc[i:k]
+        amount, debt = lending.amount, lending.debt_usd
+        contracts = engine.contracts
+        fut = np.full(k - i, engine.wallet_btc)
+        if contracts != 0:
+            # PaperAccount.equity_btc: wallet + contracts x size x (1/entry - 1/mark), in that order.
+            fut = fut + contracts * engine.instrument.contract_size_usd * (1.0 / engine.entry_price - 1.0 / bc)
+        # LendingSim.health_factor and the loop's equity, operation for operation.
+        hf = amount * cc * lending.liquidation_threshold / debt if debt > 0 else np.full(k - i, math.inf)
+        equity = amount * cc - debt + fut * bc + reserve
+        s = self.series
+        a, b = i - self.start, k - self.start
+        s["equity_usd"][a:b] = equity
+        s["health_factor"][a:b] = hf
+        s["collateral_amount"][a:b] = amount
+        s["debt_usd"][a:b] = debt
+        s["futures_btc"][a:b] = fut
+        s["short_contracts"][a:b] = -contracts
+        peaks = np.maximum.accumulate(np.concatenate(([peak], equity)))[1:]
+        return float(peaks[-1]), max(worst, float((peaks - equity).max()))
 
 
 def _preallocated_series(bars: int) -> Series:
@@ -202,7 +349,15 @@ def run_hedged(
     peak, worst = -math.inf, 0.0
     funding_usd = 0.0
     tick = max(1, (n - start) // 100)
-    for i in range(start, n):
+    # Wake-ups: with a bar no shorter than the heartbeat every bar triggers a decision, so the bars the
+    # skipper passes over are exactly those on which a decision would have changed nothing.
+    skipper = (
+        _Skipper(bars, feats.collateral_vol_annual, first, start, series, settings)
+        if settings.wake_ups and bars.bar_ms >= settings.triggers.heartbeat_ms
+        else None
+    )
+    i = start
+    while i < n:
         close_b, close_c, now = bc[i], cc[i], ts[i]
         if engine.next_funding_ms <= now:
             funding_usd += engine.advance_time(now) * engine.mark
@@ -233,6 +388,14 @@ def run_hedged(
         short_a[j] = -engine.contracts
         if progress is not None and j % tick == 0:
             progress(j, n - start)
+        i += 1
+        if skipper is not None and edges.wake is not None and i < n:
+            k = skipper.next_wake(i, edges, engine, lending, guardian)
+            if k > i:
+                peak, worst = skipper.skip(i, k, engine, lending, reserve, peak, worst)
+                if progress is not None and (k - 1 - start) // tick != j // tick:
+                    progress(k - 1 - start, n - start)
+                i = k
     fills = tuple(engine.fills())
     stats = HedgeStats(
         hedge_pnl_usd=fut_a[-1] * bc[n - 1] - setup.hedge_capital_usd,

@@ -87,6 +87,9 @@ class ReplaySettings:
     guardian: GuardianSettings = field(default_factory=GuardianSettings)
     warmup_days: float = 7.0  # bars before the window feed the features only
     liquidation_rules: LiquidationRules = "v3.3"  # the simulated loan's, for the unhedged and hedged alike
+    # Skip the bars before a strategy's declared wake-up (HedgePlan.wake) where nothing else can change a
+    # result; False decides on every trigger, as a strategy without wake-ups always does.
+    wake_ups: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,43 @@ class ConditionalEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WakeUp:
+    """When a strategy next needs to decide: its plan holds until one of these happens (strategy interface 3).
+
+    A strategy that returns one promises that, while the account is unchanged (no fill, no funding payment,
+    no change to the loan), its state is the one it returned, and each price stays strictly inside its band
+    before `at_ms`, `decide` would return a plan with the same contracts, stops, conditional entries, leverage
+    and entry. Bands are on the values a decision reads (the BTC mark, the collateral's oracle price, the
+    loan's health factor, the collateral's volatility feature); a bound left at its default never wakes.
+    Everything else that can change a result (fills, resting stops and the short's liquidation crossed,
+    funding, the guardian, the guards) wakes the bot by itself: the strategy declares only what it reads.
+    """
+
+    btc_below: float = 0.0  # decide again once the BTC mark is at or below this
+    btc_above: float = math.inf  # ... at or above this
+    collateral_below: float = 0.0  # the collateral's price, at or below
+    collateral_above: float = math.inf
+    health_factor_below: float = 0.0  # the loan's health factor, at or below
+    collateral_vol_below: float = 0.0  # the collateral's annualised volatility (MarketFeatures), at or below
+    collateral_vol_above: float = math.inf
+    at_ms: float = math.inf  # the time, at or after
+    # Within the bands the plan's stop is min(the resting stop, mark x (1 + this)) (`Strategy.protective_stop`):
+    # it may follow the mark down, and the bot replaces the resting stop once that has moved beyond the
+    # reconciler's `stop_move_bps`. None: the plan's stops stay exactly as they are.
+    trailing_stop_pct: float | None = None
+
+    def problem(self) -> str | None:
+        """Why the wake-up cannot be used (a NaN bound), or None."""
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "trailing_stop_pct" and value is None:
+                continue
+            if not isinstance(value, int | float) or value != value:
+                return f"returned a wake-up with {name}={value!r}"
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HedgePlan:
     """A target for the futures leg. Contracts are whole; the venue rounds prices to its tick."""
 
@@ -52,6 +89,9 @@ class HedgePlan:
     conditional: tuple[ConditionalEntry, ...] = ()
     reason: str = ""
     state: StrategyState = field(default_factory=lambda: EMPTY_STATE)
+    # When the strategy next needs to decide; None (the default): on every trigger. Not part of the plan's
+    # identity: two plans that differ only in it are the same plan (nothing to journal, nothing to send).
+    wake: WakeUp | None = field(default=None, compare=False)
 
     @property
     def stop_price(self) -> float | None:
@@ -91,4 +131,8 @@ def plan_problem(plan: object) -> str | None:
     for entry in plan.conditional:
         if not all(math.isfinite(p) and p > 0 for p in (entry.trigger_price, entry.stop_price)):
             return f"returned a conditional entry at {entry.trigger_price!r} with its stop at {entry.stop_price!r}"
+    if plan.wake is not None:
+        if not isinstance(plan.wake, WakeUp):
+            return f"returned a wake-up of type {type(plan.wake).__name__}, not a WakeUp"
+        return plan.wake.problem()
     return None

@@ -124,6 +124,11 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
     return RiskCheck(plan=clipped, clipped=tuple(reasons))
 
 
+def stop_ceiling_for(snapshot: Snapshot, limits: RiskLimits, contracts: int, leverage: float) -> float:
+    """The highest protective stop `apply_limits` allows for a short of `contracts` reached now at `leverage`."""
+    return _StopGuard(snapshot, limits).ceiling(contracts, leverage)
+
+
 def _within_margin(contracts: int, leverage: float, snapshot: Snapshot, reasons: list[str]) -> int:
     """`contracts`, cut to what the futures account's equity carries at `leverage`."""
     # The account cannot carry more than equity x leverage, less the taker fee the order pays (without that

@@ -256,6 +256,11 @@ class PaperAccount:
         return [f for f in self._fills if f.timestamp_ms >= since_ms]
 
     @property
+    def last_fill(self) -> Fill | None:
+        """The latest fill, if any (without copying the list: a replay asks after every fill)."""
+        return self._fills[-1] if self._fills else None
+
+    @property
     def fill_count(self) -> int:
         return len(self._fills)
 

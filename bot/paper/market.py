@@ -38,6 +38,13 @@ class PaperMarket(PaperBook):
             mark=price, last=price, bid=price * (1.0 - h), ask=price * (1.0 + h), continuous=continuous
         )
 
+    def quiet_band(self) -> tuple[float, float]:
+        """(lo, hi): no resting order triggers and the position is not liquidated while the mark and the last
+        price stay strictly between them (what `move` and `move_bar` fast-path on; a replay skips bars by it)."""
+        if self._dirty and self.mark == self.mark:
+            self._refresh_band()
+        return self._band_lo, self._band_hi
+
     def move_bar(self, high: float, low: float, close: float) -> int:
         """`move(high)`, `move(low)`, `move(close)` in one call (a replay's bar); the number of fills."""
         if self._dirty and self.mark == self.mark:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
-from bot.domain.orders import Order, OrderRequest, OrderType, Side, is_protective_stop
+from bot.domain.orders import AccountState, Order, OrderRequest, OrderType, Side, is_protective_stop
 from bot.errors import AuthFailed, OrderRejected, RetryableVenueError
 from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
@@ -68,7 +68,7 @@ class Executor:
             # Durable before anything leaves: a crash after sending finds these by client id.
             await self._journal.record_intents(decision_seq, places, self.clock())
         for action in actions:
-            if report.stop_refused and isinstance(action, Cancel) and role_of(action.client_id) == STOP:
+            if kept_after_refusal(action, report.stop_refused):
                 continue  # the old stop still protects what its refused replacement was to protect
             if not await self._run(action, report):
                 return report
@@ -114,18 +114,34 @@ class Executor:
 
     async def _cover(self, decision_seq: int, report: ExecutionReport) -> None:
         """Buy back, reduce-only at market, the part of the short no resting stop of ours covers."""
-        account = await self._venue.account()
-        short = max(0, -account.position.contracts)
-        covered = sum(
-            o.contracts - o.filled_contracts
-            for o in account.open_orders
-            if role_of(o.client_id) == STOP and is_protective_stop(o.type, o.side, o.reduce_only)
-        )
-        uncovered = short - covered
-        if uncovered <= 0:
+        request = cover_order(await self._venue.account(), self._namespace, decision_seq)
+        if request is None:
             return
-        cid = client_id(self._namespace, "entry", decision_seq, "uncovered", uncovered, short)
-        request = OrderRequest(cid, Side.BUY, OrderType.MARKET, uncovered, reduce_only=True)
+        cid = request.client_id
         await self._journal.record_intents(decision_seq, [request], self.clock())
         if await self._run(Place(request), report) and cid not in {c for c, _ in report.rejected}:
-            report.uncovered_closed = uncovered
+            report.uncovered_closed = request.contracts
+
+
+# The stop-first rules as pure functions: the executor runs them against a venue, the replay
+# (bot.backtest.hedger) against the paper engine, so both act the same on a refused stop.
+
+
+def kept_after_refusal(action: Action, stop_refused: bool) -> bool:
+    """Whether `action` is skipped: a stop's cancel once a protective stop was refused (the old one stays)."""
+    return stop_refused and isinstance(action, Cancel) and role_of(action.client_id) == STOP
+
+
+def cover_order(account: AccountState, namespace: str, decision_seq: int) -> OrderRequest | None:
+    """The reduce-only market buy of the part of the short no resting stop of ours covers, or None."""
+    short = max(0, -account.position.contracts)
+    covered = sum(
+        o.contracts - o.filled_contracts
+        for o in account.open_orders
+        if role_of(o.client_id) == STOP and is_protective_stop(o.type, o.side, o.reduce_only)
+    )
+    uncovered = short - covered
+    if uncovered <= 0:
+        return None
+    cid = client_id(namespace, "entry", decision_seq, "uncovered", uncovered, short)
+    return OrderRequest(cid, Side.BUY, OrderType.MARKET, uncovered, reduce_only=True)

@@ -119,7 +119,7 @@ def test_strategies_list_shows_params_types_defaults_and_caps() -> None:
     assert (ratio["type"], ratio["default"]) == ("float", 0.5)
     assert described["stop-hunt-scalp"]["opt_in"] is True
     assert described["dynamic"]["state"] == {"ratio": "float", "changed_ms": "int"}
-    assert described["dynamic"]["interface_version"] == 2
+    assert described["dynamic"]["interface_version"] == 3
     table = run(sys.executable, "-m", "bot.cli", "strategies", "list")
     assert "layered-stop" in table.stdout and "leverage cap=50x" in table.stdout
 
@@ -163,8 +163,8 @@ def test_the_leverage_cap_is_the_bound_of_the_leverage_parameter_unless_stated(t
 
 def test_a_plugin_written_for_a_newer_interface_is_refused_by_name(tmp_path: Path) -> None:
     assert plugins.resolve(str(_plugin(tmp_path, "    Params = Capped\n    interface_version = 1"))).name == "mine"
-    newer = _plugin(tmp_path, "    Params = Capped\n    interface_version = 3")
-    with pytest.raises(UsageError, match=r"plugin.py: strategy 'mine' is written for strategy interface 3, .* up to 2"):
+    newer = _plugin(tmp_path, "    Params = Capped\n    interface_version = 4")
+    with pytest.raises(UsageError, match=r"plugin.py: strategy 'mine' is written for strategy interface 4, .* up to 3"):
         plugins.resolve(str(newer))
 
 
