@@ -133,6 +133,9 @@ class Strategy(ABC, Generic[P]):
     interface_version: ClassVar[int] = INTERFACE_VERSION
     # An opt-in strategy is only used when asked for by name (high-risk ones).
     opt_in: ClassVar[bool] = False
+    # False for a trading strategy run beside the hedge (it does not aim to protect the loan): evaluations
+    # say so on its row.
+    is_hedge: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -183,6 +186,7 @@ class Strategy(ABC, Generic[P]):
             "risk_class": cls.risk_class,
             "leverage_cap": cls.leverage_cap,
             "opt_in": cls.opt_in,
+            "is_hedge": cls.is_hedge,
             "interface_version": cls.interface_version,
             "params": params,
             "state": {key: getattr(hint, "__name__", str(hint)) for key, hint in state.items()},

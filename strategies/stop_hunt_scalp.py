@@ -48,6 +48,7 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
     summary = "Conditional short under the swing low where long stops cluster; tight stop, quick target. HIGH RISK."
     risk_class = "high"
     opt_in = True
+    is_hedge = False  # a trade beside the hedge: its evaluation row says so
     Params = StopHuntScalpParams
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:
