@@ -405,9 +405,16 @@ class Strategy(ABC, Generic[P]):
             resting = hedge.stop_price
             trails = resting is not None and plan.stop_price == self.protective_stop(snapshot)
             if trails and hedge.short_contracts > 0 and resting is not None and resting > price:
-                trailing = self.params.stop_pct
+                trailing = self.stop_distance(snapshot)  # the pct `protective_stop` places at (inside liquidation)
             else:
                 lo, hi = max(lo, price), min(hi, price)  # a new stop: decide again on any move
+        kept = cast(CapitalState, plan.state)
+        stopped_ms, stopped_at = kept.get("stopped_ms"), kept.get("stopped_at")
+        if stopped_ms is not None and stopped_at is not None:
+            # Sitting out after a stop-out (`stop_out`): re-entry comes at a time or at a price, both fixed.
+            lo = max(lo, stopped_at * (1.0 - self.stop_distance(snapshot)))
+            until_ms = stopped_ms + self.params.reentry_hours * 3_600_000
+            bounds = {**bounds, "at_ms": min(bounds.get("at_ms", math.inf), until_ms)}
         return WakeUp(btc_below=max(lo, 0.0), btc_above=hi, trailing_stop_pct=trailing, **bounds)
 
     @staticmethod
