@@ -125,7 +125,9 @@ def test_built_in_strategies_size_on_the_beta_weighted_net_delta() -> None:
     assert [c.symbol for c in lending.collaterals] == ["WETH", "WBTC"]
     assert [(d.symbol, d.beta) for d in lending.debts] == [("USDC", 0.0)]
     assert lending.net_delta_usd == pytest.approx(1.1 * 6_000 + 1.0 * 6_000)  # the class fallbacks
-    plan = plugins.load("percentage", {"hedge_ratio": 1.0}).decide(snap)
+    # max_stop_loss 1: the account's 6,000 USD of equity does not cap the hedge (capital preservation would).
+    whole = {"hedge_ratio": 1.0, "max_stop_loss": 1.0}
+    plan = plugins.load("percentage", whole).decide(snap)
     assert plan.hedge_usd == pytest.approx(12_600.0)
     instrument: Instrument = snap.instrument
     assert plan.contracts == hedge_contracts(12_600.0, 0.1, 60_000.0, instrument) == 186
@@ -133,7 +135,7 @@ def test_built_in_strategies_size_on_the_beta_weighted_net_delta() -> None:
     # A WETH debt takes its own beta-weighted value off: 1.1 x (6,000 - 1,500) + 6,000.
     with_debt = snapshot_of(account(weth_debt=0.5))
     assert with_debt.lending.net_delta_usd == pytest.approx(1.1 * 4_500 + 6_000)
-    assert plugins.load("percentage", {"hedge_ratio": 1.0}).decide(with_debt).hedge_usd == pytest.approx(10_950.0)
+    assert plugins.load("percentage", whole).decide(with_debt).hedge_usd == pytest.approx(10_950.0)
 
     # Measured betas replace the fallbacks, for the net delta and the market-wide fall alike.
     measured = {"WETH": AssetBeta(1.3, "measured", 2_000, 0.9), "WBTC": AssetBeta(1.0, "measured", 2_000, 0.99)}
