@@ -13,7 +13,7 @@ from bot.backtest.report import print_summary, to_json, write_report
 from bot.backtest.run import LendingSetup, ReplaySettings, backtest
 from bot.backtest.types import GuardianSettings
 from bot.config import load_settings
-from bot.domain.instruments import InstrumentError
+from bot.domain.instruments import Instrument, InstrumentError
 from bot.errors import UsageError
 from bot.monitors.history import collateral_perp
 from bot.ops.output import print_json, progress_bar
@@ -45,9 +45,40 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Replay candles through strategies, the risk layer and the paper venue, with the loan under"
         " Aave V3 rules. Bars go open -> high -> low -> close for both legs (see docs/backtest.md).",
     )
-    p.add_argument("--btc-data", type=Path, required=True, help="BTC OHLCV CSV (.gz allowed)")
-    p.add_argument("--collateral-data", type=Path, required=True, help="collateral OHLCV CSV (.gz allowed)")
+    add_data_arguments(p)
+    add_position_arguments(p)
+    p.add_argument("--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)")
+    p.add_argument(
+        "--param", action=_StrategyAction, metavar="NAME=VALUE", help="parameter of the --strategy before it"
+    )
+    p.add_argument("--start", help="window start, ISO time (features warm up on up to 7 days before it)")
+    p.add_argument("--end", help="window end (exclusive), ISO time")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, chart.png and trades.csv here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run, columns=None, orphan_params=None)
+
+
+def add_data_arguments(p: argparse.ArgumentParser, btc: Path | None = None, collateral: Path | None = None) -> None:
+    """--btc-data, --collateral-data and --funding-data; required unless a default file is given."""
+    p.add_argument("--btc-data", type=Path, required=btc is None, default=btc, help=_file_help("BTC OHLCV", btc))
+    p.add_argument(
+        "--collateral-data",
+        type=Path,
+        required=collateral is None,
+        default=collateral,
+        help=_file_help("collateral OHLCV", collateral),
+    )
     p.add_argument("--funding-data", type=Path, help="funding CSV (timestamp,funding_rate); default 0.01 %% per 8 h")
+
+
+def _file_help(what: str, default: Path | None) -> str:
+    text = f"{what} CSV (.gz allowed)"
+    return text if default is None else f"{text}; default {default.name} from the shared data"
+
+
+def add_position_arguments(p: argparse.ArgumentParser) -> None:
+    """The position a replay protects, the guardian, the venue and the settings file: one set of flags for
+    every command that replays (`backtest`, `tune`)."""
     p.add_argument("--collateral-asset", default="ETH", help="collateral symbol (default ETH)")
     p.add_argument("--collateral-usd", type=float, default=100_000.0, help="collateral value at the start (USD)")
     p.add_argument("--start-health-factor", type=float, default=1.5, help="health factor at the start")
@@ -62,16 +93,43 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--gas-usd", type=float, default=5.0, help="gas per guardian transaction (USD)")
     p.add_argument("--exchange", default="binancecoinm", help=f"ccxt id of the venue: one of {', '.join(VENUE_IDS)}")
-    p.add_argument("--strategy", action=_StrategyAction, metavar="NAME", help="strategy (repeatable: one column each)")
-    p.add_argument(
-        "--param", action=_StrategyAction, metavar="NAME=VALUE", help="parameter of the --strategy before it"
-    )
-    p.add_argument("--start", help="window start, ISO time (features warm up on up to 7 days before it)")
-    p.add_argument("--end", help="window end (exclusive), ISO time")
-    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, chart.png and trades.csv here")
     p.add_argument("--config", type=Path, help="TOML settings file (for the risk limits, as `run` applies them)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run, columns=None, orphan_params=None)
+
+
+def lending_setup(args: argparse.Namespace) -> LendingSetup:
+    """The position the position flags describe; UsageError names an impossible one."""
+    setup = LendingSetup(
+        args.collateral_asset,
+        args.collateral_usd,
+        args.start_health_factor,
+        args.liquidation_threshold,
+        args.liquidation_bonus,
+        args.hedge_capital_usd,
+        args.reserve_usd,
+    )
+    setup.validate()
+    return setup
+
+
+def venue_instrument(args: argparse.Namespace) -> Instrument:
+    """The inverse perpetual of --exchange; UsageError for a venue hedgebot does not know."""
+    try:
+        return builtin_instrument(args.exchange)
+    except InstrumentError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def replay_settings(args: argparse.Namespace) -> ReplaySettings:
+    """The bot's own limits, reconciler, triggers and guards, from the same settings `hedgebot run` reads."""
+    config = EngineConfig.from_settings(load_settings(args.config))
+    return ReplaySettings(
+        risk=config.risk,
+        reconcile=config.reconcile,
+        change=config.change,
+        triggers=config.triggers,
+        guard=config.guard,
+        guardian=GuardianSettings(gas_usd=args.gas_usd),
+    )
 
 
 def _label(name: str, params: dict[str, str], names: list[str]) -> str:
@@ -91,20 +149,8 @@ def run(args: argparse.Namespace) -> int:
     # Labelled by the strategy's own name, never the file path or module it was loaded from (B19).
     names = [strategy.name for _, strategy in loaded]
     strategies = [(_label(strategy.name, params, names), strategy) for params, strategy in loaded]
-    setup = LendingSetup(
-        args.collateral_asset,
-        args.collateral_usd,
-        args.start_health_factor,
-        args.liquidation_threshold,
-        args.liquidation_bonus,
-        args.hedge_capital_usd,
-        args.reserve_usd,
-    )
-    setup.validate()
-    try:
-        instrument = builtin_instrument(args.exchange)
-    except InstrumentError as exc:
-        raise UsageError(str(exc)) from None
+    setup = lending_setup(args)
+    instrument = venue_instrument(args)
     start_ms = parse_time_ms(args.start) if args.start else None
     end_ms = parse_time_ms(args.end) if args.end else None
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
@@ -117,16 +163,7 @@ def run(args: argparse.Namespace) -> int:
     warm_from = start_ms - WARMUP_DAYS * 86_400_000 if start_ms is not None else None
     bars = align(btc, collateral, warm_from, end_ms)
     progress = _bars_done if sys.stderr.isatty() and not args.json else None
-    # The bot's own limits, reconciler, triggers and guards, from the same settings `hedgebot run` reads.
-    config = EngineConfig.from_settings(load_settings(args.config))
-    replay = ReplaySettings(
-        risk=config.risk,
-        reconcile=config.reconcile,
-        change=config.change,
-        triggers=config.triggers,
-        guard=config.guard,
-        guardian=GuardianSettings(gas_usd=args.gas_usd),
-    )
+    replay = replay_settings(args)
     result = backtest(bars, start_ms, setup, strategies, instrument, funding, replay, progress)
     if progress is not None:
         print(file=sys.stderr)
