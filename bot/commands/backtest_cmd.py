@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     end_ms = parse_time_ms(args.end) if args.end else None
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         raise UsageError(f"--end {args.end} is not after --start {args.start}")
-    _check_files_exist(args, start_ms)
+    check_files_exist(args, start_ms)
     btc = load_candles(args.btc_data)
     collateral = load_candles(args.collateral_data)
     funding = load_funding(args.funding_data) if args.funding_data else None
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_files_exist(args: argparse.Namespace, start_ms: int | None) -> None:
+def check_files_exist(args: argparse.Namespace, start_ms: int | None) -> None:
     """UsageError naming a missing file and the `hedgebot data download` command that writes such files."""
     for path in (args.btc_data, args.collateral_data, args.funding_data):
         if path is not None and not path.is_file():
