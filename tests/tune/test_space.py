@@ -39,7 +39,7 @@ def test_a_plugins_int_literal_and_required_fields_get_ranges_and_an_unbounded_z
     dims = {d.name: d for d in space.dimensions}
     assert (dims["lookback_bars"].kind, dims["lookback_bars"].low, dims["lookback_bars"].high) == ("int", 6, 96)
     assert dims["mode"].choices == ("calm", "alert")
-    assert 1 < dims["trigger_hf"].low and dims["trigger_hf"].high == 2  # no default: its bounds
+    assert dims["trigger_hf"].low > 1 and dims["trigger_hf"].high == 2  # no default: its bounds
     assert space.fixed["offset"] == 0.0
 
 
