@@ -21,6 +21,7 @@ from bot.commands import (
     run_cmd,
     status_cmd,
     strategies_cmd,
+    tune_cmd,
 )
 from bot.errors import HedgebotError
 from bot.log import redact_text
@@ -30,6 +31,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     strategies_cmd.register,
     plan_cmd.register,
     backtest_cmd.register,
+    tune_cmd.register,
     data_cmd.register,
     devnet_cmd.register,
     health_cmd.register,
