@@ -7,6 +7,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -133,13 +134,17 @@ def run(args: argparse.Namespace) -> int:
     url = studies.storage_url(args.storage, load_settings(args.config).db_path.parent)
     study = studies.open_study(url, name, inputs, args.seed, warmup_windows=len(chosen) // 4)
 
-    def scores(params: dict[str, Any]) -> Any:
-        spec = StrategySpec(args.strategy, params, cls.name)
-        return scoring.running_objective(spec, bars, chosen, instrument, funding, setup, settings)
+    bar = _TrialBar(args.trials, len(chosen)) if sys.stderr.isatty() and not args.json else None
 
-    show = sys.stderr.isatty() and not args.json
-    ran = studies.run_trials(study, space, scores, args.trials, _trial_bar if show else None)
-    if show and args.trials:
+    def scores(params: dict[str, Any]) -> Iterator[float]:
+        spec = StrategySpec(args.strategy, params, cls.name)
+        for k, value in enumerate(scoring.running_objective(spec, bars, chosen, instrument, funding, setup, settings)):
+            if bar is not None:
+                bar.window(k + 1)
+            yield value
+
+    ran = studies.run_trials(study, space, scores, args.trials, bar.trial if bar is not None else None)
+    if bar is not None and args.trials:
         print(file=sys.stderr)
     result = studies.outcome(study, url, space, ran)
     if result.best_value is None:
@@ -159,9 +164,9 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         history=False,
         processes=args.processes,
-        progress=_window_bar if show else None,
+        progress=_window_bar if bar is not None else None,
     )
-    if show:
+    if bar is not None:
         print(file=sys.stderr)
     in_sample = _describe(chosen, first_ms, cut)
     out_of_sample = _describe(scored, cut, last_ms)
@@ -220,7 +225,7 @@ def _print(
         )
     ranges = space.describe()
     print_table(
-        [(k, f"{format_value(v)}   ({ranges[k]})") for k, v in result.best_params.items()],
+        [(k, f"{format_value(v)}   ({_range(ranges.get(k, ''))})") for k, v in result.best_params.items()],
         f"best trial #{result.best_trial}: in-sample objective {format_value(result.best_value)}",
     )
     print(f"out of sample ({out_of_sample['from'][:10]}..{out_of_sample['until'][:10]}), not seen by the search:")
@@ -260,9 +265,26 @@ def _print_summaries(summaries: tuple[Summary, ...]) -> None:
     print_grid(headers, rows)
 
 
-def _trial_bar(done: int, total: int, best: float | None) -> None:
-    label = f"trial {done}/{total}" + (f", best {best:.3f}" if best is not None else "")
-    progress_bar(done, total, label, sys.stderr)
+def _range(text: str) -> str:
+    return "fixed" if text.startswith("=") else f"searched {text}"
+
+
+class _TrialBar:
+    """One line on stderr: trials done, the window the current trial is on, the best objective so far."""
+
+    def __init__(self, trials: int, windows: int) -> None:
+        self.trials, self.windows = trials, windows
+        self.done, self.best = 0, ""
+
+    def window(self, k: int) -> None:
+        share = (self.done + k / self.windows) / self.trials if self.trials else 1.0
+        label = f"trial {self.done + 1}/{self.trials}, window {k}/{self.windows}{self.best}"
+        progress_bar(int(share * 1000), 1000, label, sys.stderr)
+
+    def trial(self, done: int, total: int, best: float | None) -> None:
+        self.done = done
+        self.best = f", best {best:.3f}" if best is not None else ""
+        progress_bar(done, total, f"trial {done}/{total} done{self.best}" + " " * 12, sys.stderr)
 
 
 def _window_bar(done: int, total: int) -> None:

@@ -80,12 +80,18 @@ class SearchSpace:
 
     dimensions: tuple[Dimension, ...]
     fixed: dict[str, Any] = field(default_factory=dict)
+    names: tuple[str, ...] = ()  # every parameter, in the order `Params` declares them
 
     def describe(self) -> dict[str, str]:
         """Each parameter with its range, or `= value` when fixed (the table and the study's record)."""
         out = {d.name: d.describe() for d in self.dimensions}
         out.update({k: f"= {v}" for k, v in self.fixed.items()})
-        return out
+        return self.ordered(out)
+
+    def ordered(self, values: dict[str, Any]) -> dict[str, Any]:
+        """`values` in `Params` order (names it does not declare last)."""
+        first = {k: values[k] for k in self.names if k in values}
+        return first | {k: v for k, v in values.items() if k not in first}
 
 
 def bounds(info: FieldInfo) -> Bounds:
@@ -183,7 +189,7 @@ def derive(params: type[StrategyParams]) -> SearchSpace:
             )
         else:
             fixed[name] = info.get_default(call_default_factory=True)
-    return SearchSpace(tuple(dims), fixed)
+    return SearchSpace(tuple(dims), fixed, tuple(params.model_fields))
 
 
 def _number(text: str, name: str, spec: str, kind: Kind) -> float:
@@ -243,7 +249,7 @@ def narrow(space: SearchSpace, params: type[StrategyParams], given: dict[str, st
     for name in fields:
         if only and name in dims and not dims[name].given:
             fixed[name] = fields[name].get_default(call_default_factory=True)
-    return SearchSpace(tuple(ordered), {name: fixed[name] for name in fields if name in fixed})
+    return SearchSpace(tuple(ordered), {name: fixed[name] for name in fields if name in fixed}, tuple(fields))
 
 
 def _checked_value(name: str, info: FieldInfo, text: str) -> Any:

@@ -95,8 +95,8 @@ def suggest(trial: optuna.Trial, dim: Dimension) -> Any:
 
 
 def full_params(space: SearchSpace, sampled: Mapping[str, Any]) -> dict[str, Any]:
-    """The sampled values with the fixed ones, in the strategy's parameter order where known."""
-    return {**space.fixed, **sampled}
+    """The sampled values with the fixed ones, in the strategy's parameter order."""
+    return space.ordered({**space.fixed, **sampled})
 
 
 def run_trials(
