@@ -10,7 +10,18 @@ from pydantic import Field
 from bot.errors import UsageError
 from bot.tune.space import derive, narrow
 from strategies.base import StrategyParams
-from strategies.dynamic import DynamicParams
+
+
+class HedgeParams(StrategyParams):
+    """A strategy's parameters, stated here so the test does not move when a built-in's defaults do."""
+
+    leverage: float = Field(10.0, gt=0, le=20)
+    stop_pct: float = Field(0.12, gt=0, lt=1)
+    use_beta: bool = True
+    min_correlation: float = Field(0.5, ge=0, le=1)
+    horizon_days: float = Field(7.0, gt=0)
+    z_off: float = Field(4.0, gt=0)
+    min_change: float = Field(0.05, ge=0, le=1)
 
 
 class PluginParams(StrategyParams):
@@ -23,10 +34,10 @@ class PluginParams(StrategyParams):
     offset: float = 0.0
 
 
-def test_every_parameter_of_dynamic_is_searched_inside_its_bounds() -> None:
-    space = derive(DynamicParams)
+def test_every_parameter_is_searched_inside_its_bounds() -> None:
+    space = derive(HedgeParams)
     dims = {d.name: d for d in space.dimensions}
-    assert set(dims) == set(DynamicParams.model_fields)
+    assert set(dims) == set(HedgeParams.model_fields)
     assert 0 < dims["leverage"].low < dims["leverage"].high == 20  # le=20 caps the default range (10 x 4)
     assert dims["stop_pct"].high < 1  # lt=1 is strict
     assert dims["horizon_days"].log and dims["horizon_days"].low == pytest.approx(7 / 4)
@@ -44,10 +55,10 @@ def test_a_plugins_int_literal_and_required_fields_get_ranges_and_an_unbounded_z
 
 
 def test_given_ranges_replace_derived_ones_and_only_fixes_the_rest_at_defaults() -> None:
-    space = narrow(derive(DynamicParams), DynamicParams, {"leverage": "2:8", "stop_pct": "0.05:0.3:log"}, only=True)
+    space = narrow(derive(HedgeParams), HedgeParams, {"leverage": "2:8", "stop_pct": "0.05:0.3:log"}, only=True)
     assert [d.describe() for d in space.dimensions] == ["2..8", "0.05..0.3 log"]
     assert space.fixed["z_off"] == 4.0 and space.fixed["use_beta"] is True
-    fixed = narrow(derive(DynamicParams), DynamicParams, {"use_beta": "false"})
+    fixed = narrow(derive(HedgeParams), HedgeParams, {"use_beta": "false"})
     assert fixed.fixed["use_beta"] is False and "use_beta" not in {d.name for d in fixed.dimensions}
 
 
@@ -67,5 +78,5 @@ def test_given_ranges_replace_derived_ones_and_only_fixes_the_rest_at_defaults()
 )
 def test_bad_ranges_are_refused_naming_the_parameter(given: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError) as err:
-        narrow(derive(DynamicParams), DynamicParams, given)
+        narrow(derive(HedgeParams), HedgeParams, given)
     assert message in str(err.value)

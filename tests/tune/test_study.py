@@ -43,7 +43,7 @@ def test_the_study_resumes_from_its_file_and_keeps_its_best(tmp_path: Path) -> N
     assert after.complete + after.pruned == 14
     assert before.best_value is not None and after.best_value is not None
     assert after.best_value >= before.best_value
-    assert after.best_params["stop_pct"] == 0.12  # the fixed ones come back with the sampled ones
+    assert after.best_params["stop_pct"] == DynamicParams().stop_pct  # the fixed ones come back with the sampled ones
     # Seeded past the trials held: the resumed run explored new points, not the first 6 again.
     points = [(t.params["leverage"], t.params["z_off"]) for t in again.trials]
     assert len(set(points)) == 14

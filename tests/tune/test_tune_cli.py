@@ -17,9 +17,11 @@ from bot.cli import main
 from bot.commands.backtest_cmd import replay_settings
 from bot.evaluate import EVALUATION_SETUP, StrategySpec, evaluate, fortnights, rising_quarters
 from bot.ops.output import jsonable
+from bot.plugins.loader import resolve
 from bot.plugins.skeleton import write_skeleton
 from bot.tune.split import walk
 from bot.venues.ccxt.registry import builtin_instrument
+from strategies.dynamic import DynamicParams
 
 # Four and a half months of 2021 hourly bars: 11 fortnights end before the split, 4 start after it.
 START, END, SPLIT = "2021-03-01", "2021-07-15", "2021-06-01"
@@ -56,7 +58,7 @@ def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     [
         (["--param", "levrage=2:8"], "unknown parameter 'levrage'"),
         (["--param", "leverage=2:50"], "--param leverage=2:50: the high end 50 is outside leverage's bounds"),
-        (["--param", "stop_pct=0:0.2"], "the low end 0 is outside stop_pct's bounds (gt=0, lt=1)"),
+        (["--param", "stop_pct=0:0.2"], "--param stop_pct=0:0.2: the low end 0 is outside stop_pct's bounds"),
         (["--split", "2021-07-10"], "too little data for the walk-forward split at 2021-07-10"),
         (["--split", "2019-01-01"], "too little data for the walk-forward split: --split 2019-01-01 is outside"),
         (["--end", "2021-04-01", "--split", "2021-03-20"], "too little data for the walk-forward split"),
@@ -99,7 +101,7 @@ def test_a_short_real_tune_resumes_from_its_study_and_keeps_its_best(
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert complete and all(sorted(t.intermediate_values) == list(range(11)) for t in complete)
     assert {"leverage", "z_off"} == set(complete[0].params)
-    assert second["best"]["params"]["stop_pct"] == 0.12  # --only: the rest at dynamic's defaults
+    assert second["best"]["params"]["stop_pct"] == DynamicParams().stop_pct  # --only: the rest at dynamic's defaults
 
 
 def test_the_out_of_sample_table_scores_only_windows_after_the_split(
@@ -152,5 +154,7 @@ def test_a_plugin_strategy_tunes_its_own_parameters(
     assert main([*args, "--param", "hedge_ratio=0.1:0.9", "--param", "leverage=5:10", "--only"]) == 0
     out = _json(capsys)
     assert out["study"].startswith("calm-hedge-")
-    assert 0.1 <= out["best"]["params"]["hedge_ratio"] <= 0.9 and out["best"]["params"]["danger_ratio"] == 0.8
+    defaults = resolve(str(plugin)).Params()
+    assert 0.1 <= out["best"]["params"]["hedge_ratio"] <= 0.9
+    assert out["best"]["params"]["danger_ratio"] == defaults.danger_ratio
     assert out["out_of_sample"]["strategies"][0]["label"] == "calm-hedge tuned"
