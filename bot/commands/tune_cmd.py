@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from bot.backtest.data import SHARED_DATA_DIR, align, format_time, load_candles, load_funding, parse_time_ms
+from bot.backtest.data import (
+    SHARED_DATA_DIR,
+    AlignedBars,
+    FundingSeries,
+    align,
+    format_time,
+    load_candles,
+    load_funding,
+    parse_time_ms,
+)
 from bot.commands.backtest_cmd import (
     add_data_arguments,
     add_position_arguments,
@@ -93,6 +102,19 @@ def _digest(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
+def _load(args: argparse.Namespace) -> tuple[AlignedBars, FundingSeries | None]:
+    """The bars in --start..--end of both files, and the funding rates if given."""
+    start_ms = parse_time_ms(args.start) if args.start else None
+    end_ms = parse_time_ms(args.end) if args.end else None
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise UsageError(f"--end {args.end} is not after --start {args.start}")
+    check_files_exist(args, start_ms)
+    bars = align(load_candles(args.btc_data), load_candles(args.collateral_data), start_ms, end_ms)
+    if len(bars) < 2:
+        raise UsageError("too little data for the walk-forward split: fewer than two bars in --start..--end")
+    return bars, load_funding(args.funding_data) if args.funding_data else None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.trials < 0:
         raise UsageError(f"--trials must be 0 or more, got {args.trials}")
@@ -107,15 +129,7 @@ def run(args: argparse.Namespace) -> int:
     setup = lending_setup(args)
     instrument = venue_instrument(args)
     settings = replay_settings(args)
-    start_ms = parse_time_ms(args.start) if args.start else None
-    end_ms = parse_time_ms(args.end) if args.end else None
-    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
-        raise UsageError(f"--end {args.end} is not after --start {args.start}")
-    check_files_exist(args, start_ms)
-    bars = align(load_candles(args.btc_data), load_candles(args.collateral_data), start_ms, end_ms)
-    if len(bars) < 2:
-        raise UsageError("too little data for the walk-forward split: fewer than two bars in --start..--end")
-    funding = load_funding(args.funding_data) if args.funding_data else None
+    bars, funding = _load(args)
     first_ms, last_ms = bars.ts_ms[0], bars.ts_ms[-1] + bars.bar_ms
     cut = split_date_ms(first_ms, last_ms, args.split)
     parts = walk(bars, cut)
