@@ -10,8 +10,21 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import NoneType, UnionType
-from typing import Any, ClassVar, Generic, TypeVar, Union, cast, get_args, get_origin, get_type_hints, is_typeddict
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    TypedDict,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,6 +35,7 @@ from bot.errors import UsageError
 
 __all__ = [
     "INTERFACE_VERSION",
+    "CapitalState",
     "ConditionalEntry",
     "EntryStyle",
     "HedgePlan",
@@ -60,6 +74,42 @@ class StrategyParams(BaseModel):
     max_funding_cost_8h: float = Field(
         0.0005, ge=0, description="when shorts pay more funding than this per 8 h, hedge only the at-risk part"
     )
+    # Capital preservation (issue 12): a hedge account that is wiped protects nothing afterwards.
+    max_stop_loss: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="most of the hedge account's current equity one stop-out may cost: the short is sized to fit",
+    )
+    reentry_hours: float = Field(
+        72.0,
+        ge=0,
+        description="after a stop-out, stay out this long, unless the price falls back below the stop first",
+    )
+
+
+# Room kept between a protective stop and the short's own liquidation price, beyond the risk layer's 1 %:
+# a stop is a market order once triggered, and a gap or a thin book fills it above its trigger.
+LIQUIDATION_ROOM = 0.02
+
+
+class CapitalState(TypedDict, total=False):
+    """What `Strategy.plan` remembers to tell a stop-out from its own decisions (every strategy's State has it)."""
+
+    held_short: int  # the short held at the last decision (contracts)
+    planned_short: int  # the short the last plan asked for
+    stopped_ms: int | None  # when the short was last found stopped out (None: not sitting out)
+    stopped_at: float | None  # the mark then: re-entry is early once the price is back below it
+
+
+@dataclass(frozen=True, slots=True)
+class StopOut:
+    """Whether to stay out after a stop-out, why, and the state that carries it to the next decision."""
+
+    sitting_out: bool
+    why: str
+    stopped_ms: int | None
+    stopped_at: float | None
 
 
 P = TypeVar("P", bound=StrategyParams)
@@ -83,6 +133,9 @@ class Strategy(ABC, Generic[P]):
     interface_version: ClassVar[int] = INTERFACE_VERSION
     # An opt-in strategy is only used when asked for by name (high-risk ones).
     opt_in: ClassVar[bool] = False
+    # False for a trading strategy run beside the hedge (it does not aim to protect the loan): evaluations
+    # say so on its row.
+    is_hedge: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -133,6 +186,7 @@ class Strategy(ABC, Generic[P]):
             "risk_class": cls.risk_class,
             "leverage_cap": cls.leverage_cap,
             "opt_in": cls.opt_in,
+            "is_hedge": cls.is_hedge,
             "interface_version": cls.interface_version,
             "params": params,
             "state": {key: getattr(hint, "__name__", str(hint)) for key, hint in state.items()},
@@ -160,18 +214,95 @@ class Strategy(ABC, Generic[P]):
         """A protective buy-stop `pct` above `price`."""
         return price * (1.0 + (self.params.stop_pct if pct is None else pct))
 
+    def stop_room(self, snapshot: Snapshot, leverage: float | None = None) -> float:
+        """How far above the mark a stop may sit and still trigger before the short's liquidation price.
+
+        A short opened at leverage L on isolated margin is liquidated at about entry x (1 - mmr) x L / (L - 1)
+        (bot.domain.inverse.liquidation_price); the stop keeps `LIQUIDATION_ROOM` below that. At 1x or less
+        the margin covers the whole notional and nothing liquidates the short.
+        """
+        lev = min(self.params.leverage, self.leverage_cap) if leverage is None else leverage
+        if lev <= 1.0:
+            return math.inf
+        mmr = snapshot.instrument.maintenance_margin_rate
+        return (1.0 - mmr) * lev / (lev - 1.0) - 1.0 - LIQUIDATION_ROOM
+
     def protective_stop(self, snapshot: Snapshot, pct: float | None = None) -> float:
-        """The short's stop: `pct` above the mark when it is placed, and from then on only lower.
+        """The short's stop: `pct` above the mark when it is placed (never beyond `stop_room`: inside the
+        short's own liquidation price), and from then on only lower.
 
         The stop belongs to the position, not to the mark: while one rests, a rising mark leaves it where it
         is (a stop that follows the mark up walks away from a rising price and past the short's own
         liquidation price), and a falling mark lowers it, toward safety.
         """
-        wanted = self.stop_above(snapshot.btc_price, pct)
+        wanted = self.stop_above(
+            snapshot.btc_price, min(self.params.stop_pct if pct is None else pct, self.stop_room(snapshot))
+        )
         resting = snapshot.hedge.stop_price
         if snapshot.hedge.short_contracts > 0 and resting is not None and resting > snapshot.btc_price:
             return min(resting, wanted)
         return wanted
+
+    def stop_out(self, snapshot: Snapshot) -> StopOut:
+        """Is the strategy sitting out after a stop-out?
+
+        A stop-out is the short gone without a plan asking for it: the last decision held a short and
+        planned to keep one, and now none is held (its stop fired, or the venue closed it). After one the
+        strategy stays out for `reentry_hours`, unless the price falls back a stop's distance below where it
+        was stopped (about where the stopped short was opened): the rise that stopped it has reversed, and a
+        new short gets a new stop from the lower price. Re-entering at once would sell again into the rise
+        that just cost a stop's worth of capital, and re-entering just under the stop would be stopped again
+        by the same noise.
+        """
+        state = cast(CapitalState, snapshot.state)
+        stopped_ms, stopped_at = state.get("stopped_ms"), state.get("stopped_at")
+        if (
+            state.get("held_short", 0) > 0
+            and state.get("planned_short", 0) > 0
+            and snapshot.hedge.short_contracts == 0
+            and stopped_ms is None
+        ):
+            stopped_ms, stopped_at = snapshot.now_ms, snapshot.btc_price
+        if stopped_ms is None or stopped_at is None:
+            return StopOut(False, "", None, None)
+        until_ms = stopped_ms + self.params.reentry_hours * 3_600_000
+        rearm = stopped_at * (1.0 - self.stop_distance(snapshot))  # about where the stopped short was opened
+        if snapshot.btc_price <= rearm:
+            return StopOut(False, f"re-entered: price back below {rearm:,.1f}, a stop below the stop-out", None, None)
+        if snapshot.now_ms >= until_ms:
+            return StopOut(False, f"re-entered: {self.params.reentry_hours:g} h since the stop-out", None, None)
+        return StopOut(
+            True,
+            f"stopped out at {stopped_at:,.1f}: out for {self.params.reentry_hours:g} h "
+            f"or until the price is back at {rearm:,.1f}",
+            stopped_ms,
+            stopped_at,
+        )
+
+    def stop_distance(self, snapshot: Snapshot) -> float:
+        """How far above the mark a new short's stop is placed: `stop_pct`, or less to stay inside liquidation."""
+        return min(self.params.stop_pct, self.stop_room(snapshot))
+
+    def size_on_equity(self, snapshot: Snapshot, hedge_usd: float) -> tuple[float, str]:
+        """`hedge_usd` cut so that a stop-out costs at most `max_stop_loss` of the account's equity now.
+
+        The short beyond the margin's own BTC (`hedge_usd`) loses `stop_distance` x hedge_usd when a rise
+        takes it to its stop; the margin itself gains what the rest of the short loses. Sized on the equity
+        the account has now, not the capital it started with, so a string of losses makes each next one
+        smaller. Priced on the distance a stop is placed at, not on what is left to a resting one: a short
+        whose price has crept toward its stop is not topped up for it. An account that reports no equity (an
+        offline plan, before it is funded) is not sized here: the risk layer's margin check is its limit.
+        """
+        equity = snapshot.hedge_equity_usd
+        if equity <= 0:
+            return hedge_usd, ""  # unknown (an offline plan, an account not yet funded): the margin check decides
+        cap = self.params.max_stop_loss * equity / self.stop_distance(snapshot)
+        if hedge_usd <= cap:
+            return hedge_usd, ""
+        return cap, (
+            f"sized on equity {equity:,.0f} USD: {cap:,.0f} USD hedged, so a stop-out costs at most "
+            f"{self.params.max_stop_loss:.0%} of it"
+        )
 
     def plan(
         self,
@@ -183,29 +314,47 @@ class Strategy(ABC, Generic[P]):
         state: Mapping[str, object] = EMPTY_STATE,
         **extra: Any,
     ) -> HedgePlan:
-        """A plan for a net short of `hedge_usd`, sized on the account's net delta.
+        """A plan for a net short of `hedge_usd`, sized on the account's net delta, with capital preservation.
 
         The short also covers the USD value of the account's BTC equity, which is itself long BTC. Its stop is
-        `stop_price`, or `protective_stop`: anchored to the position, lowered only. `state` is what the next
-        snapshot hands back: a plain mapping, or the strategy's declared `State`.
+        `stop_price`, or `protective_stop`: inside the liquidation price, anchored to the position, lowered
+        only. Then the capital rules, each named in the reason when it bites: after a stop-out no hedge beyond
+        the margin's own delta until re-entry (`stop_out`), and a short no larger than `max_stop_loss` of the
+        account's current equity can lose at its stop (`size_on_equity`). `state` is what the next snapshot
+        hands back (plus the `CapitalState` keys): a plain mapping, or the strategy's declared `State`.
         """
         leverage = min(self.params.leverage, self.leverage_cap)
         if leverage <= 0:
             raise ValueError(f"leverage must be positive, got {leverage}")
         hedge_usd = max(0.0, hedge_usd)
         price = snapshot.btc_price
-        contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
         stop = stop_price if stop_price is not None else self.protective_stop(snapshot)
+        notes = [reason]
+        out = self.stop_out(snapshot)
+        if out.sitting_out:
+            hedge_usd = 0.0
+        if out.why:
+            notes.append(out.why)
+        hedge_usd, sized = self.size_on_equity(snapshot, hedge_usd)
+        if sized:
+            notes.append(sized)
+        contracts = hedge_contracts(hedge_usd, snapshot.hedge.equity_btc, price, snapshot.instrument)
         stops = (StopTranche(stop, contracts),) if contracts > 0 else ()
+        kept = CapitalState(
+            held_short=snapshot.hedge.short_contracts,
+            planned_short=contracts,
+            stopped_ms=out.stopped_ms,
+            stopped_at=out.stopped_at,
+        )
         return HedgePlan(
             hedge_usd=hedge_usd,
             contracts=contracts,
             leverage=leverage,
             stops=stops,
-            reason=reason,
+            reason="; ".join(notes),
             # A declared State holds plain values (checked when the class is made); a TypedDict is not a
             # Mapping[str, StateValue] to mypy, however plain its values.
-            state=cast(StrategyState, state),
+            state=cast(StrategyState, {**state, **kept}),
             **extra,
         )
 

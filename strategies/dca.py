@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from pydantic import Field
 
 from bot.domain.plan import EntryStyle
-from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams
+from strategies.base import CapitalState, HedgePlan, Snapshot, Strategy, StrategyParams
 
 
 class DcaParams(StrategyParams):
@@ -20,7 +18,7 @@ class DcaParams(StrategyParams):
     leverage: float = Field(5.0, gt=0, le=10, description="leverage of the short (x)")
 
 
-class DcaState(TypedDict, total=False):
+class DcaState(CapitalState, total=False):
     """What dca remembers between decisions (nothing before the first one)."""
 
     slices_done: int

@@ -10,11 +10,10 @@ Risk up is acted on at once; risk down only after `cooldown_minutes`, and no cha
 from __future__ import annotations
 
 import math
-from typing import TypedDict
 
 from pydantic import Field
 
-from strategies.base import HedgePlan, Snapshot, Strategy, StrategyParams
+from strategies.base import CapitalState, HedgePlan, Snapshot, Strategy, StrategyParams
 
 
 class DynamicParams(StrategyParams):
@@ -31,8 +30,8 @@ class DynamicParams(StrategyParams):
     stop_pct: float = Field(0.12, gt=0, lt=1, description="protective buy-stop distance above the mark")
 
 
-class DynamicState(TypedDict, total=False):
-    """What dynamic remembers between decisions (nothing before the first one)."""
+class DynamicState(CapitalState, total=False):
+    """What dynamic remembers between decisions (nothing before the first one), beside the capital rules' keys."""
 
     ratio: float  # the share of the collateral hedged
     changed_ms: int  # when that share last changed

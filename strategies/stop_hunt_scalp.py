@@ -4,6 +4,11 @@ When price breaks the last day's swing low, the stops resting under it turn into
 the move tends to run. A conditional short rests just under the low; once filled it exits at
 `target_pct` below its entry (a decision, not a resting order) or on a tight stop just above the low.
 Off unless asked for by name: it is a trading strategy beside the hedge, not a hedge.
+
+Capital: each scalp is sized so that its stop costs at most `max_stop_loss` of the account's equity now;
+after a scalp is stopped, the next one waits `reentry_hours`; and once the account is `max_drawdown` below
+its highest equity, it stops scalping altogether (a losing streak is a strategy that does not work in this
+market, and the account must outlive it).
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ class StopHuntScalpParams(StrategyParams):
     target_pct: float = Field(0.015, gt=0, lt=1, description="exit when the mark is this far below the entry")
     stop_pct: float = Field(0.005, gt=0, lt=1, description="stop this far above the swing low (fraction)")
     base_ratio: float = Field(0.0, ge=0, le=1.5, description="share of the collateral hedged regardless")
+    base_stop_pct: float = Field(0.10, gt=0, lt=1, description="the base short's stop above the mark (fraction)")
+    max_stop_loss: float = Field(0.02, gt=0, le=1, description="most of the account's equity one scalp's stop may cost")
+    reentry_hours: float = Field(24.0, ge=0, description="after a scalp is stopped, wait this long before the next")
+    max_drawdown: float = Field(
+        0.3, gt=0, le=1, description="stop scalping once the account's equity is this far below its peak"
+    )
 
 
 class StopHuntScalp(Strategy[StopHuntScalpParams]):
@@ -37,43 +48,83 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
     summary = "Conditional short under the swing low where long stops cluster; tight stop, quick target. HIGH RISK."
     risk_class = "high"
     opt_in = True
+    is_hedge = False  # a trade beside the hedge: its evaluation row says so
     Params = StopHuntScalpParams
 
     def decide(self, snapshot: Snapshot) -> HedgePlan:
         p = self.params
         beta = self.beta(snapshot)
         size = snapshot.instrument.contract_size_usd
-        base = self.plan(snapshot, p.base_ratio * snapshot.lending.collateral_usd * beta, reason="base")
-        scalp = max(1, round(p.scalp_ratio * snapshot.lending.collateral_usd / size))
+        # The base short (at least the margin's own BTC) has its own stop: `stop_pct` is the scalp's, and a
+        # base stopped 0.5 % above the mark every few hours would pay its way out in fees.
+        base = self.plan(
+            snapshot,
+            p.base_ratio * snapshot.lending.collateral_usd * beta,
+            reason="base",
+            stop_price=self.protective_stop(snapshot, p.base_stop_pct),
+        )
+        equity = snapshot.hedge_equity_usd
+        last_peak = snapshot.state.get("peak_equity")
+        peak = max(equity, float(last_peak) if isinstance(last_peak, int | float) else equity)
+        last_stop_ms = snapshot.state.get("scalp_stopped_ms")
+        stopped_ms = int(last_stop_ms) if isinstance(last_stop_ms, int | float) else None
+        keep = {**base.state, "peak_equity": peak, "scalp_stopped_ms": stopped_ms}
         entry = snapshot.state.get("entry")
         stop = snapshot.state.get("stop")
         level = snapshot.features.swing_low
         if entry is not None and stop is not None:
             entry_f, stop_f = float(entry), float(stop)
+            scalp = int(snapshot.state.get("scalp") or 0)
             if snapshot.btc_price <= entry_f * (1 - p.target_pct):
-                return base.with_(reason=f"scalp target hit at {snapshot.btc_price:,.1f}: exit", state={})
-            if snapshot.btc_price >= stop_f:
-                return base.with_(reason=f"scalp stopped at {snapshot.btc_price:,.1f}", state={})
+                return base.with_(reason=f"scalp target hit at {snapshot.btc_price:,.1f}: exit", state=keep)
+            # Its stop fired (the mark is at it, or the scalp is no longer in the short): a stop-out.
+            if snapshot.btc_price >= stop_f or snapshot.hedge.short_contracts < base.contracts + scalp / 2:
+                keep["scalp_stopped_ms"] = snapshot.now_ms
+                return base.with_(
+                    reason=f"scalp stopped at {snapshot.btc_price:,.1f}: next one in {p.reentry_hours:g} h", state=keep
+                )
             return base.with_(
                 contracts=base.contracts + scalp,
                 stops=(*base.stops, StopTranche(stop_f, scalp, "scalp")),
                 reason=f"scalp short from {entry_f:,.1f}, target {entry_f * (1 - p.target_pct):,.1f}",
-                state={"entry": entry_f, "stop": stop_f, "level": snapshot.state.get("level")},
+                state={**keep, "entry": entry_f, "stop": stop_f, "level": snapshot.state.get("level"), "scalp": scalp},
             )
+        if equity < peak * (1 - p.max_drawdown):
+            return base.with_(
+                reason=f"no scalping: equity {equity:,.0f} USD is more than {p.max_drawdown:.0%} below its peak"
+                f" {peak:,.0f}",
+                state=keep,
+            )
+        if stopped_ms is not None and snapshot.now_ms - stopped_ms < p.reentry_hours * 3_600_000:
+            return base.with_(reason=f"last scalp stopped: waiting {p.reentry_hours:g} h", state=keep)
         if not math.isfinite(level):
-            return base.with_(reason="no swing low yet", state={})
+            return base.with_(reason="no swing low yet", state=keep)
         trigger = level * (1 - p.entry_buffer_bps / 10_000)
         stop_price = level * (1 + p.stop_pct)
+        # Sized on the equity now: a stop from the trigger costs at most max_stop_loss of it.
+        # (An account that reports no equity, an offline plan, is left to the risk layer's margin check.)
+        risk_usd = p.max_stop_loss * equity / (stop_price / trigger - 1.0) if equity > 0 else math.inf
+        scalp = round(p.scalp_ratio * snapshot.lending.collateral_usd / size)
+        if risk_usd < scalp * size:
+            scalp = int(risk_usd // size)
+        if scalp < 1:
+            return base.with_(reason="the account's equity carries no scalp", state=keep)
         if snapshot.btc_price <= trigger:
             # The break happened since the last decision: the resting entry filled (or fills now).
             return base.with_(
                 contracts=base.contracts + scalp,
                 stops=(*base.stops, StopTranche(stop_price, scalp, "scalp")),
-                reason=f"swing low {level:,.1f} broken: scalp short",
-                state={"entry": min(trigger, snapshot.btc_price), "stop": stop_price, "level": level},
+                reason=f"swing low {level:,.1f} broken: scalp short of {scalp} contracts",
+                state={
+                    **keep,
+                    "entry": min(trigger, snapshot.btc_price),
+                    "stop": stop_price,
+                    "level": level,
+                    "scalp": scalp,
+                },
             )
         return base.with_(
             conditional=(ConditionalEntry(trigger, scalp, stop_price, "scalp"),),
-            reason=f"scalp short rests under swing low {level:,.1f} at {trigger:,.1f}",
-            state={},
+            reason=f"scalp short of {scalp} contracts rests under swing low {level:,.1f} at {trigger:,.1f}",
+            state=keep,
         )

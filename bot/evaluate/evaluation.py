@@ -14,7 +14,15 @@ from bot.backtest.run import LendingSetup, ReplaySettings
 from bot.domain.instruments import Instrument
 from bot.errors import UsageError
 from bot.evaluate.aggregate import Summary, summarize
-from bot.evaluate.score import EVALUATION_SETUP, HistoryRun, StrategySpec, WindowScore, score_windows, whole_history
+from bot.evaluate.score import (
+    EVALUATION_SETUP,
+    HistoryRun,
+    StrategySpec,
+    WindowScore,
+    bot_replay_settings,
+    score_windows,
+    whole_history,
+)
 from bot.evaluate.windows import Window, fortnights, rising_quarters
 
 Progress = Callable[[int, int], None]
@@ -104,7 +112,7 @@ def evaluate(
         spec.build()  # a bad name or parameter fails here, in one line
     if windows is None:
         windows = [*fortnights(bars), *rising_quarters(bars)]
-    context = Context((*finer, bars), instrument, funding, setup, settings)
+    context = Context((*finer, bars), instrument, funding, setup, settings or bot_replay_settings())
     jobs: list[tuple[int, StrategySpec, tuple[Window, ...] | None]] = []
     for i, spec in enumerate(specs):
         if history:

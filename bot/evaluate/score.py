@@ -10,19 +10,35 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.backtest.data import AlignedBars, FundingSeries
 from bot.backtest.run import LendingSetup, ReplaySettings, StrategyRun, backtest
+from bot.config import load_settings
 from bot.domain.instruments import Instrument
 from bot.evaluate.windows import DAY_MS, Window, bar_range, slice_bars
 from bot.plugins import loader as plugins
+from bot.runtime.config import EngineConfig
 from strategies.base import Strategy
 
 RESERVE_USD = 20_000.0  # the guardian's reserve in benchmarks/defense.py
 EVALUATION_SETUP = LendingSetup(reserve_usd=RESERVE_USD)
 WIPED_SHARE = 0.10  # an account down to 10 % of its capital (or liquidated) protects nothing more: wiped
 HALF = 0.5
+
+
+def bot_replay_settings(config: Path | None = None) -> ReplaySettings:
+    """The replay plugged into the bot's own limits, reconciler, change policy, triggers and guards, as
+    `hedgebot run` reads them from its settings (its defaults without `config`), as `hedgebot backtest` does."""
+    engine = EngineConfig.from_settings(load_settings(config, env_file=None))
+    return ReplaySettings(
+        risk=engine.risk,
+        reconcile=engine.reconcile,
+        change=engine.change,
+        triggers=engine.triggers,
+        guard=engine.guard,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +127,12 @@ def score_window(
     settings: ReplaySettings | None = None,
     strategy: Strategy[Any] | None = None,
 ) -> WindowScore:
-    """Replay `spec` over `window` (its warm-up included) and score it.
+    """Replay `spec` over `window` (its warm-up included) and score it; `settings` default to the bot's
+    own (`bot_replay_settings`).
 
     `bars` is one bar series or several, finest first: the first that covers the window is replayed.
     """
-    settings = settings or ReplaySettings()
+    settings = settings or bot_replay_settings()
     sources = [bars] if isinstance(bars, AlignedBars) else list(bars)
     chosen = pick_bars(sources, window, settings.warmup_days)
     lo, hi = bar_range(chosen, window.start_ms - int(settings.warmup_days * DAY_MS), window.end_ms)
@@ -149,6 +166,7 @@ def score_windows(
 ) -> list[WindowScore]:
     """`score_window` for each window, in this process (`bot.evaluate.evaluate` spreads them over cores)."""
     strategy = spec.build()
+    settings = settings or bot_replay_settings()
     return [score_window(spec, bars, w, instrument, funding, setup, settings, strategy) for w in windows]
 
 
@@ -161,6 +179,7 @@ def whole_history(
     settings: ReplaySettings | None = None,
 ) -> HistoryRun:
     """One replay from the first bar to the last: the long run a hedge account has to survive."""
+    settings = settings or bot_replay_settings()
     result = backtest(bars, None, setup, [(spec.name, spec.build())], instrument, funding, settings)
     run = result.runs[0]
     low, at, final = _hedge_equity(run, bars, result.start)

@@ -12,6 +12,7 @@ from bot.backtest.run import backtest
 from bot.evaluate import (
     EVALUATION_SETUP,
     StrategySpec,
+    bot_replay_settings,
     evaluate,
     fortnights,
     score_window,
@@ -50,6 +51,8 @@ def test_a_window_scores_as_the_backtest_of_that_window_with_the_guardian_reserv
         EVALUATION_SETUP,
         [("static", STATIC.build())],
         INSTRUMENT,
+        None,
+        bot_replay_settings(),
     )
     assert EVALUATION_SETUP.reserve_usd == 20_000
     assert score.effectiveness == direct.runs[0].effectiveness

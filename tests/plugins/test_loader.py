@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TypedDict
 
 import pytest
 
+from bot.domain.snapshot import HedgeView
 from bot.errors import UsageError
 from bot.plugins import loader as plugins
 from strategies.base import HedgePlan, Snapshot, Strategy
@@ -118,7 +120,15 @@ def test_strategies_list_shows_params_types_defaults_and_caps() -> None:
     ratio = next(p for p in described["percentage"]["params"] if p["name"] == "hedge_ratio")
     assert (ratio["type"], ratio["default"]) == ("float", 0.5)
     assert described["stop-hunt-scalp"]["opt_in"] is True
-    assert described["dynamic"]["state"] == {"ratio": "float", "changed_ms": "int"}
+    assert described["dynamic"]["state"] == {
+        "ratio": "float",
+        "changed_ms": "int",
+        # Strategy.plan's capital-preservation keys (strategies.base.CapitalState).
+        "held_short": "int",
+        "planned_short": "int",
+        "stopped_ms": "int | None",
+        "stopped_at": "float | None",
+    }
     assert described["dynamic"]["interface_version"] == 2
     table = run(sys.executable, "-m", "bot.cli", "strategies", "list")
     assert "layered-stop" in table.stdout and "leverage cap=50x" in table.stdout
@@ -135,8 +145,14 @@ def test_the_readme_example_runs_as_printed(tmp_path: Path) -> None:
     path.write_text(_readme_example())
     cls = plugins.resolve(str(path))
     assert (cls.name, cls.leverage_cap, cls.interface_version) == ("my-hedge", 10.0, 2)
-    safe, danger = cls.from_params({}).decide(snapshot_at(2.0)), cls.from_params({}).decide(snapshot_at(1.2))
+    # 1 BTC of margin: enough equity that sizing on it (Strategy.plan's capital rule) leaves both hedges whole.
+    funded = HedgeView(contracts=0, entry_price=60_000.0, equity_btc=1.0)
+    safe = cls.from_params({}).decide(replace(snapshot_at(2.0), hedge=funded))
+    danger = cls.from_params({}).decide(replace(snapshot_at(1.2), hedge=funded))
     assert danger.contracts > safe.contracts > 0 and "HF 1.20" in danger.reason
+    # With the 0.3 BTC of the standard snapshot, the danger hedge is cut to what a stop-out may cost.
+    thin = cls.from_params({}).decide(snapshot_at(1.2))
+    assert thin.contracts < danger.contracts and "sized on equity" in thin.reason
 
 
 def _plugin(tmp_path: Path, body: str) -> Path:
@@ -182,7 +198,8 @@ def test_a_state_is_a_typed_dict_of_plain_values() -> None:
             return self.plan(snapshot, 0.0, reason=f"level {level}", state=Remembered(level=1.0))
 
     plan = Remembers.from_params({}).decide(snapshot_at(1.5, state={"level": 2.0}))
-    assert plan.reason == "level 2.0" and plan.state == {"level": 1.0}
+    assert plan.reason == "level 2.0" and plan.state["level"] == 1.0
+    assert set(plan.state) == {"level", "held_short", "planned_short", "stopped_ms", "stopped_at"}
     assert Remembers.describe()["state"] == {"level": "float | None"}
 
     class Nested(TypedDict):

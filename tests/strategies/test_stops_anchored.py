@@ -52,7 +52,10 @@ def test_a_rising_mark_never_raises_the_stop(name: str) -> None:
     strategy = plugins.load(name, {})
     first = strategy.decide(snapshot(60_000.0, 0, None))
     stop = highest_stop(first)
-    assert stop == pytest.approx(60_000.0 * (1 + strategy.params.stop_pct))
+    # stop_pct, or nearer where the short's liquidation price at the strategy's leverage is nearer.
+    distance = strategy.stop_distance(snapshot(60_000.0, 0, None))
+    assert distance == pytest.approx(min(strategy.params.stop_pct, strategy.stop_room(snapshot(60_000.0, 0, None))))
+    assert stop == pytest.approx(60_000.0 * (1 + distance))
     state = first.state
     for btc in range(60_500, int(stop), 500):  # up to the stop itself, never past it
         plan = strategy.decide(snapshot(float(btc), first.contracts, stop, state=state))
@@ -65,18 +68,20 @@ def test_a_falling_mark_lowers_the_stop(name: str) -> None:
     strategy = plugins.load(name, {})
     held = snapshot(50_000.0, 230, 67_200.0)
     plan = strategy.decide(held)
-    assert highest_stop(plan) == pytest.approx(50_000.0 * (1 + strategy.params.stop_pct))
+    assert highest_stop(plan) == pytest.approx(50_000.0 * (1 + strategy.stop_distance(held)))
 
 
 def test_layered_stop_base_stop_is_lowered_only() -> None:
     strategy = plugins.load("layered-stop", {})
     first = strategy.decide(snapshot(60_000.0, 0, None, health_factor=2.0))  # far from liquidation: base only
     base = first.stops[0].price
-    assert base == pytest.approx(69_000.0)
+    distance = strategy.stop_distance(snapshot(60_000.0, 0, None))  # 8x: inside its liquidation price
+    assert distance < strategy.params.stop_pct
+    assert base == pytest.approx(60_000.0 * (1 + distance))
     higher = strategy.decide(snapshot(65_000.0, first.contracts, base, health_factor=2.0, state=first.state))
     assert higher.stops[0].price == pytest.approx(base)
     lower = strategy.decide(snapshot(50_000.0, first.contracts, base, health_factor=2.0, state=higher.state))
-    assert lower.stops[0].price == pytest.approx(57_500.0)
+    assert lower.stops[0].price == pytest.approx(50_000.0 * (1 + distance))
 
 
 def test_layered_stop_rearms_a_layer_armed_in_a_spike_from_the_current_price() -> None:
