@@ -58,8 +58,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=run, columns=None, orphan_params=None)
 
 
-def add_data_arguments(p: argparse.ArgumentParser, btc: Path | None = None, collateral: Path | None = None) -> None:
-    """--btc-data, --collateral-data and --funding-data; required unless a default file is given."""
+def add_data_arguments(
+    p: argparse.ArgumentParser, btc: Path | None = None, collateral: Path | None = None, funding: Path | None = None
+) -> None:
+    """--btc-data, --collateral-data and --funding-data; the candles are required unless a default is given."""
     p.add_argument("--btc-data", type=Path, required=btc is None, default=btc, help=_file_help("BTC OHLCV", btc))
     p.add_argument(
         "--collateral-data",
@@ -68,7 +70,13 @@ def add_data_arguments(p: argparse.ArgumentParser, btc: Path | None = None, coll
         default=collateral,
         help=_file_help("collateral OHLCV", collateral),
     )
-    p.add_argument("--funding-data", type=Path, help="funding CSV (timestamp,funding_rate); default 0.01 %% per 8 h")
+    p.add_argument(
+        "--funding-data",
+        type=Path,
+        default=funding,
+        help="funding CSV (timestamp,funding_rate); default "
+        + (f"{funding.name} from the shared data" if funding else "0.01 %% per 8 h"),
+    )
 
 
 def _file_help(what: str, default: Path | None) -> str:

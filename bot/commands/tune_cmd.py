@@ -8,7 +8,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from bot.backtest.data import (
@@ -33,9 +33,10 @@ from bot.config import load_settings
 from bot.errors import UsageError
 from bot.evaluate.aggregate import Summary
 from bot.evaluate.evaluation import evaluate
-from bot.evaluate.score import RESERVE_USD, StrategySpec
+from bot.evaluate.report import HEADERS, LEGEND, rows
+from bot.evaluate.score import RESERVE_USD, StrategySpec, whole_history
 from bot.evaluate.walk_forward import DEFAULT_FIRST_TEST
-from bot.evaluate.windows import Window
+from bot.evaluate.windows import Window, bar_range, slice_bars
 from bot.ops.output import format_value, print_grid, print_json, print_table, progress_bar
 from bot.plugins import loader as plugins
 from bot.tune import objective as scoring
@@ -64,7 +65,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="search NAME over [LOW, HIGH] (within its bounds), or fix it at VALUE; repeatable",
     )
     p.add_argument("--only", action="store_true", help="search only the --param ranges; the rest keep defaults")
-    add_data_arguments(p, SHARED_DATA_DIR / "binance_BTCUSDT_1h.csv.gz", SHARED_DATA_DIR / "binance_ETHUSDT_1h.csv.gz")
+    # The data `hedgebot evaluate` reads by default: the shared 1h history and Binance's BTC perp funding.
+    funding = SHARED_DATA_DIR / "binance_BTCUSDT_perp_funding_8h.csv"
+    add_data_arguments(
+        p,
+        SHARED_DATA_DIR / "binance_BTCUSDT_1h.csv.gz",
+        SHARED_DATA_DIR / "binance_ETHUSDT_1h.csv.gz",
+        funding if funding.is_file() else None,
+    )
     add_position_arguments(p)
     # The guardian as `hedgebot evaluate` runs it (its 20k reserve), so a tuned row compares with its rows.
     p.set_defaults(reserve_usd=RESERVE_USD)
@@ -182,12 +190,19 @@ def run(args: argparse.Namespace) -> int:
     )
     if bar is not None:
         print(file=sys.stderr)
+    # The survival run too starts at the split: nothing before it is scored.
+    lo, hi = bar_range(bars, cut, last_ms)
+    after = slice_bars(bars, lo, hi)
+    summaries = tuple(
+        replace(s, history=whole_history(spec, after, instrument, funding, setup, settings))
+        for spec, s in zip(specs, table.summaries, strict=True)
+    )
     in_sample = _describe(chosen, first_ms, cut)
     out_of_sample = _describe(scored, cut, last_ms)
     if args.json:
-        print_json(_to_json(result, space, in_sample, out_of_sample, table.summaries))
+        print_json(_to_json(result, space, in_sample, out_of_sample, summaries))
     else:
-        _print(result, space, in_sample, out_of_sample, table.summaries)
+        _print(result, space, in_sample, out_of_sample, rows(table, summaries))
     return 0
 
 
@@ -226,7 +241,7 @@ def _print(
     space: search.SearchSpace,
     in_sample: dict[str, Any],
     out_of_sample: dict[str, Any],
-    summaries: tuple[Summary, ...],
+    table: list[list[str]],
 ) -> None:
     print(
         f"study {result.study_name} ({result.storage}): {result.trials_run} trials run now;"
@@ -243,40 +258,8 @@ def _print(
         f"best trial #{result.best_trial}: in-sample objective {format_value(result.best_value)}",
     )
     print(f"out of sample ({out_of_sample['from'][:10]}..{out_of_sample['until'][:10]}), not seen by the search:")
-    _print_summaries(summaries)
-
-
-def _print_summaries(summaries: tuple[Summary, ...]) -> None:
-    headers = [
-        "strategy",
-        "crashes",
-        "eff mean",
-        "eff median",
-        "eff p10",
-        "eff worst",
-        "liquidations",
-        "lost half",
-        "rising q",
-        "cost mean",
-        "cost worst",
-    ]
-    rows = [
-        [
-            s.label,
-            s.crash_windows,
-            s.effectiveness_mean,
-            s.effectiveness_median,
-            s.effectiveness_p10,
-            s.effectiveness_worst,
-            f"{s.liquidation_windows}/{s.fortnights}",
-            f"{s.half_capital_lost_windows}/{s.fortnights}",
-            s.rising_quarters,
-            s.cost_mean_usd,
-            s.cost_worst_usd,
-        ]
-        for s in summaries
-    ]
-    print_grid(headers, rows)
+    print_grid(HEADERS, table)
+    print(LEGEND + "; here history low and wiped are over the out-of-sample stretch alone, from the split on")
 
 
 def _range(text: str) -> str:
