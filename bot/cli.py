@@ -22,6 +22,7 @@ from bot.commands import (
     run_cmd,
     status_cmd,
     strategies_cmd,
+    tune_cmd,
 )
 from bot.errors import HedgebotError
 from bot.log import redact_text
@@ -32,6 +33,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
     plan_cmd.register,
     backtest_cmd.register,
     evaluate_cmd.register,
+    tune_cmd.register,
     data_cmd.register,
     devnet_cmd.register,
     health_cmd.register,

@@ -1,0 +1,1 @@
+"""`hedgebot tune`: a walk-forward Optuna search over a strategy's parameters."""
