@@ -31,7 +31,7 @@ HALF = 0.5
 def bot_replay_settings(config: Path | None = None) -> ReplaySettings:
     """The replay plugged into the bot's own limits, reconciler, change policy, triggers and guards, as
     `hedgebot run` reads them from its settings (its defaults without `config`), as `hedgebot backtest` does."""
-    engine = EngineConfig.from_settings(load_settings(config, env_file=None))
+    engine = EngineConfig.from_settings(load_settings(config))
     return ReplaySettings(
         risk=engine.risk,
         reconcile=engine.reconcile,
