@@ -117,3 +117,35 @@ def test_a_closed_log_pipe_neither_stops_the_bot_nor_its_sigterm(
             bot.wait(timeout=10)
     with Journal.open_readonly(settings.db_path) as journal:
         assert journal.unacknowledged_intents() == []
+
+
+def test_sigterm_with_the_exchange_down_leaves_nothing_that_can_open_a_short(
+    devnet: dict[str, Any], exchange: ExchangeProcess, tmp_path: Path
+) -> None:
+    """layered-stop: a base short with its stop, and three layers that arm as the collateral nears liquidation."""
+    log = (tmp_path / "bot.log").open("w")
+    bot, _ = start_bot(devnet, exchange, tmp_path, "layered-stop", stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for("the base hedge and its stop", lambda: exchange.book()["contracts"] < 0, bot)
+        time.sleep(3.0)  # the decision's every order sent (a conditional entry would rest by now)
+        exchange.kill()  # the exchange unreachable: its port refuses connections
+        t0 = time.monotonic()
+        bot.send_signal(signal.SIGTERM)
+        code = bot.wait(timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait(timeout=10)
+        log.close()
+    # The stop is bounded: well inside Docker's 10 s before SIGKILL.
+    assert took < 10.0, f"SIGTERM took {took:.1f} s with the exchange down"
+    assert code in (0, 1), (tmp_path / "bot.log").read_text()[-3000:]
+    # With no bot running, the exchange back on its saved account: nothing rests that sells (opens a short).
+    exchange.start()
+    book = exchange.book()
+    entries = [o for o in resting(book) if not o["reduce_only"]]
+    assert entries == [], entries
+    short = -book["contracts"]
+    covered = sum(o["contracts"] - o["filled_contracts"] for o in resting(book) if o["reduce_only"])
+    assert short > 0 and covered >= short
