@@ -532,14 +532,14 @@ class Engine:
         # answer) is cancelled: every order it may have sent has its intent journaled, resolved at the next start.
         for task in watchers:
             task.cancel()
-        try:
-            await asyncio.wait_for(self._decision_lock.acquire(), self.config.decision_grace_s)
-        except TimeoutError:
+        acquire = asyncio.ensure_future(self._decision_lock.acquire())  # never lost to a timeout racing it
+        done, _ = await asyncio.wait({acquire}, timeout=self.config.decision_grace_s)
+        if not done:
             log.warning("in-flight decision cancelled: it outlasted the grace", grace_s=self.config.decision_grace_s)
             decider.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await decider
-            await self._decision_lock.acquire()
+            await acquire
         try:
             decider.cancel()
             for task in [*watchers, decider]:
