@@ -53,7 +53,7 @@ bench: $(STAMP) $(NODE_STAMP) $(AAVE_BUILD)
 # (SIGKILLs, node, exchange, absurd data) over two strategies, judged from the exchange's order log and the
 # chain; one row per fault class, exit 1 when a bad column is not 0 (about 30 minutes; README, Safety).
 chaos: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m chaos
+	$(BIN)/python -m chaos --table docs/chaos-table.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build

@@ -340,8 +340,8 @@ def install_signal_handlers(engine: Engine) -> None:
         if count["n"] > 1:
             log.warning("second signal: exiting at once", signal=signum)
             os._exit(128 + signum)
+        engine.stop_requested.set()  # first: nothing after it (a log line to a closed pipe) may keep the stop from us
         log.info("signal: stopping after the in-flight action", signal=signum)
-        engine.stop_requested.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):

@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 from urllib.parse import urlsplit
 
 import structlog
@@ -77,9 +77,51 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mut
     return {k: _redact_value(v) for k, v in event_dict.items()}
 
 
+class Unbreakable:
+    """A log stream that outlives its reader: once a write fails (the pipe to `| head` closed, the disk full), every
+    later line is dropped instead of raising.
+
+    A log line is written from everywhere, the signal handler included: an exception there (BrokenPipeError) once
+    made the bot ignore SIGTERM and end a decision midway. The journal, not the log, is the record of what was done.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self.stream.write(text)
+            except (OSError, ValueError):  # BrokenPipeError, EIO, ENOSPC; ValueError: the stream was closed
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.broken = True
+
+    def isatty(self) -> bool:
+        try:
+            return not self.broken and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, ...: what the stream has
+        return getattr(self.stream, name)
+
+
+def unbreakable(stream: TextIO) -> TextIO:
+    """`stream`, wrapped in `Unbreakable` (once)."""
+    return stream if isinstance(stream, Unbreakable) else cast(TextIO, Unbreakable(stream))
+
+
 def configure(fmt: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
-    """Route structlog (and stdlib logging) to `stream` in `fmt`."""
-    out = stream or sys.stderr
+    """Route structlog (and stdlib logging) to `stream` in `fmt`; a closed stream drops lines (`Unbreakable`)."""
+    out = unbreakable(stream or sys.stderr)
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1, help="the first run's seed (default 1)")
     p.add_argument("--gap-limit-s", type=float, default=2.0, help="longest monitoring gap allowed (default 2 s)")
     p.add_argument("--out", type=Path, help="where each run keeps its logs, journal and evidence (default: a temp dir)")
+    p.add_argument(
+        "--table",
+        type=Path,
+        help="also write the table as printed, with the command, date and machine, to this file (docs/chaos-table.md)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--list", action="store_true", help="list the fault classes and exit")
     args = p.parse_args(argv)
@@ -88,11 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
         configs = plan_runs(classes, strategies, args.repeat, args.kills, args.seed)
     out = args.out or Path(tempfile.mkdtemp(prefix="hedgebot-chaos-"))
+    started = time.time()
     results = asyncio.run(_main(configs, out))
+    table = report.table(results, args.gap_limit_s)
     if args.json:
         print(json.dumps(report.as_json(results, args.gap_limit_s), indent=1, default=str))
     else:
-        print(report.table(results, args.gap_limit_s))
+        print(table)
+    if args.table is not None:
+        argv_text = " ".join(sys.argv[1:] if argv is None else argv)
+        args.table.write_text(report.document(table, f"python -m chaos {argv_text}".strip(), started, time.time()))
     return 0 if report.ok(results, args.gap_limit_s) else 1
 
 

@@ -8,6 +8,9 @@ findings before the first fault of a run go to the "(no fault yet)" row.
 from __future__ import annotations
 
 import math
+import os
+import platform
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,3 +221,14 @@ def as_json(results: Sequence[RunResult], limit_s: float) -> dict[str, Any]:
             for res in results
         ],
     }
+
+
+def document(table: str, command: str, started: float, ended: float) -> str:
+    """The table as printed, in a Markdown file that says what printed it, when and where (docs/chaos-table.md)."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    machine = f"{platform.node() or 'unknown host'}, {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+    return (
+        f"<!-- written by `{command}`: do not edit by hand -->\n"
+        f"`{command}`, started {when}, {(ended - started) / 60:.0f} minutes, on {machine}:\n\n"
+        f"```\n{table}\n```\n"
+    )

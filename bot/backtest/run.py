@@ -6,8 +6,8 @@ collateral value - debt + cash (unhedged) or + the futures account's equity (hed
 
 Intrabar path, the same for both legs: each bar goes open -> high -> low -> close.
 - At the high, the BTC high: the hedge's buy-stops trigger and a short can be liquidated.
-- At the low: the loan is liquidated where the collateral crosses HF 1 on its way to the bar low, and
-  conditional sells trigger at the BTC low.
+- At the low: the loan is liquidated where the collateral crosses HF 1 on its way to the bar low
+  (conditional entries rest nowhere: the decision that sees one armed sells it at market, as the bot does).
 So each bar visits the worst case for the hedge (squeezed before the drop) and for the loan; a cautious
 read of both legs. Strategies decide at the close and market orders fill at the close (bid/ask plus
 slippage). After a gap in the data the open is a jump: what it crossed fills at the open, never at a

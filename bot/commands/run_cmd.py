@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.config import load_settings
 from bot.errors import HedgebotError
-from bot.log import redact_text
+from bot.log import redact_text, unbreakable
 from bot.ops.kill import KILLED_EXIT_CODE, hold_while_killed
 
 CONFIG_EXIT_CODE = 2
@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A reader that goes away (`hedgebot run | head`) must not stop, or half-stop, a bot that holds a hedge.
+    sys.stdout, sys.stderr = unbreakable(sys.stdout), unbreakable(sys.stderr)
     db_path: Path | None = None
     try:
         settings = load_settings(args.config)

@@ -13,6 +13,7 @@ from typing import Any
 from bot.clock import Clock, wall_ms
 from bot.domain.instruments import BTC_INVERSE_SYMBOL
 from bot.runtime.feeds import MarkReading
+from bot.venues.priority import Priority, priority
 
 FUNDING_REFRESH_MS = 60_000
 
@@ -41,7 +42,8 @@ class CcxtMarkFeed:
         return MarkReading(float(mark), min(int(data.get("timestamp") or now), now), self._funding)
 
     async def read(self) -> MarkReading:
-        self.last = await self._read()
+        with priority(Priority.MARK):  # budgeted above decisions: the mark keeps coming when they are held (C6)
+            self.last = await self._read()
         return self.last
 
     async def fresh(self, max_age_ms: int) -> MarkReading:

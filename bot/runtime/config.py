@@ -29,6 +29,11 @@ class EngineConfig:
     sample_features: bool = True
     keep_stops_on_exit: bool = True
     close_on_kill: bool = False
+    # A stop (SIGTERM) is bounded, inside Docker's 10 s before SIGKILL: the in-flight decision gets `decision_grace_s`
+    # to finish (then it is cancelled: its orders' intents are journaled, and resolved by client id at the next
+    # start), and the exit's cancels get `exit_timeout_s`, retried until then.
+    decision_grace_s: float = 4.0
+    exit_timeout_s: float = 5.0
     guard: GuardLimits = field(default_factory=GuardLimits)
     risk: RiskLimits = field(default_factory=RiskLimits)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)

@@ -38,7 +38,7 @@ from bot.runtime.feeds import Defender, LendingFeed, LendingReading, MarkFeed, M
 from bot.runtime.funding import FundingLedger
 from bot.runtime.guards import Anchor, FeedReadings, Verdict, check, follow
 from bot.runtime.pause import held_plan, while_paused
-from bot.runtime.recovery import Recovery, recover
+from bot.runtime.recovery import Recovery, recover, resolve_intents
 from bot.runtime.tracking import follow_orders, name_fills
 from bot.runtime.views import hedge_view
 from bot.venues.base import Venue, VenueError
@@ -120,6 +120,7 @@ class Engine:
         self._exited_by = ""  # "liquidation" or "stop-out" until the hedge is put on again (B2)
         self._defense_status_ms: int | None = None  # when the guardian's status was last read
         self.status.defense_configured = guardian is not None
+        self._unresolved = False  # an order of the last decision has no answer yet: looked up before the next
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -300,6 +301,9 @@ class Engine:
             self._defense_status_ms = None  # re-read at the next decision, on the lending the defense left
         else:
             await self._observe_defense(self._lending.lending, now)
+        if self._unresolved:  # an order whose answer the venue never gave: what became of it, before re-planning
+            await resolve_intents(self.venue, self.journal, self.clock, "found on the venue after its answer was lost")
+            self._unresolved = False
         venue_account = await self.venue.account()
         self._account_read = venue_account
         # One consistent reading (B6, C3): the account read carries the exchange's mark as of now, fresher
@@ -451,6 +455,7 @@ class Engine:
             detail = f"{report.uncovered_closed} contracts bought back at once: no accepted stop covered them"
             self._alert([self.rules.on_error("protective stop refused: short reduced", detail, now)])
         if report.unresolved:
+            self._unresolved = True
             self._alert([self.rules.on_error("venue unreachable", ", ".join(report.unresolved), now)])
         if report.auth_failed:
             self._auth_failed = report.auth_failed
@@ -572,36 +577,69 @@ class Engine:
         waiters = [asyncio.create_task(self.stop_requested.wait()), asyncio.create_task(self.kill.wait())]
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         # No new events; then wait out the in-flight decision (its orders are journaled, sent and acknowledged)
-        # before the decision loop is cancelled, so shutdown never leaves an order half-sent.
+        # for `decision_grace_s` before the decision loop is cancelled. A decision held longer (a venue that does not
+        # answer) is cancelled: every order it may have sent has its intent journaled, resolved at the next start.
         for task in watchers:
             task.cancel()
-        async with self._decision_lock:
+        acquire = asyncio.ensure_future(self._decision_lock.acquire())  # never lost to a timeout racing it
+        done, _ = await asyncio.wait({acquire}, timeout=self.config.decision_grace_s)
+        if not done:
+            log.warning("in-flight decision cancelled: it outlasted the grace", grace_s=self.config.decision_grace_s)
+            decider.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await decider
+            await acquire
+        try:
             decider.cancel()
             for task in [*watchers, decider]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             if self.kill.requested:
                 await self.halt_by_kill()
+                clean = True
             else:
-                await self.shutdown()
+                clean = await self.shutdown()
+        finally:
+            self._decision_lock.release()
         for waiter in waiters:
             waiter.cancel()
         # A killed bot exits 3: the kill is journaled, so a supervisor's restart finds it and refuses to trade.
-        return KILLED_EXIT_CODE if self.kill.requested else 0
+        if self.kill.requested:
+            return KILLED_EXIT_CODE
+        return 0 if clean else 1
 
-    async def shutdown(self) -> None:
-        """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`."""
+    async def shutdown(self) -> bool:
+        """Leave the hedge in place; cancel resting entries, and the stops too unless `keep_stops_on_exit`.
+
+        Bounded by `exit_timeout_s`: the cancels are retried until then, the bookkeeping (fills, funding) gets what
+        is left. False when the venue could not be reached to cancel (logged: entries may rest).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.exit_timeout_s
         keep = self.config.keep_stops_on_exit
-        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES if keep else ENTRIES | STOPS)
+        roles = ENTRIES if keep else ENTRIES | STOPS
+        clean = await cancel_ours(self.venue, self.journal, self.clock, roles, self.config.exit_timeout_s)
+        if not clean:
+            log.error(
+                "stopping without reaching the venue: its resting orders of ours could not be checked or cancelled",
+                roles="".join(sorted(roles)),
+            )
+        try:
+            await asyncio.wait_for(self._bookkeeping(), max(0.1, deadline - loop.time()))
+        except (TimeoutError, Exception) as exc:
+            log.warning("fills and funding not read on exit: read at the next start", error=str(exc) or "timeout")
+        log.info("stopped", keep_stops=keep, clean=clean)
+        return clean
+
+    async def _bookkeeping(self) -> None:
         await self.sync_fills()
         await self._sync_funding_logged()
-        log.info("stopped", keep_stops=keep)
 
     async def halt_by_kill(self) -> None:
         """The kill switch: cancel entries, keep or close the hedge (`close_on_kill`), and halt."""
         request = self.kill.request
         self.status.halt("killed: " + (request.reason if request else ""))
-        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES)
+        await cancel_ours(self.venue, self.journal, self.clock, ENTRIES, self.config.exit_timeout_s)
         if self.config.close_on_kill:
             await close_hedge(self.venue, self.journal, self.executor, self.config.reconcile.namespace)
         kept = "closed" if self.config.close_on_kill else "kept, with its stops"

@@ -27,6 +27,7 @@ from bot.journal.aio import AsyncJournal
 from bot.journal.records import OrderState
 from bot.ops.metrics import Metrics
 from bot.venues.base import Venue
+from bot.venues.priority import Priority, priority
 from bot.venues.reconcile import STOP, Action, Cancel, Place, client_id, role_of
 
 
@@ -36,6 +37,7 @@ class ExecutionReport:
     cancelled: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (client id, why)
     unresolved: list[str] = field(default_factory=list)  # the venue gave up retrying: resolve by client id later
+    not_sent: list[str] = field(default_factory=list)  # places after an unresolved one or an auth failure: never sent
     auth_failed: str | None = None
     # A protective stop was refused: contracts bought back at once because no resting stop covered them.
     uncovered_closed: int = 0
@@ -67,10 +69,11 @@ class Executor:
         if places:
             # Durable before anything leaves: a crash after sending finds these by client id.
             await self._journal.record_intents(decision_seq, places, self.clock())
-        for action in actions:
+        for i, action in enumerate(actions):
             if kept_after_refusal(action, report.stop_refused):
                 continue  # the old stop still protects what its refused replacement was to protect
             if not await self._run(action, report):
+                await self._not_sent(actions[i + 1 :], report)
                 return report
         if report.stop_refused:
             await self._cover(decision_seq, report)
@@ -101,6 +104,15 @@ class Executor:
             return False  # the venue is unreachable: stop here, the next decision starts from its state
         return True
 
+    async def _not_sent(self, rest: Sequence[Action], report: ExecutionReport) -> None:
+        """The places after the one that stopped the decision never left: journaled so, not left as open intents
+        for a restart to look up (C8: a -1021 storm once left a decision's every later intent unresolved)."""
+        why = "not sent: " + ("authentication failed" if report.auth_failed else "the venue gave up on an order before")
+        for action in rest:
+            if isinstance(action, Place):
+                await self._journal.mark_not_sent(action.order.client_id, self.clock(), why)
+                report.not_sent.append(action.order.client_id)
+
     async def _place(self, request: OrderRequest, report: ExecutionReport) -> Order:
         sent_ms = self.clock()
         order = await self._venue.place(request)
@@ -114,7 +126,9 @@ class Executor:
 
     async def _cover(self, decision_seq: int, report: ExecutionReport) -> None:
         """Buy back, reduce-only at market, the part of the short no resting stop of ours covers."""
-        request = cover_order(await self._venue.account(), self._namespace, decision_seq)
+        with priority(Priority.PROTECT):  # the read that sizes the buy-back protects too (C6)
+            account = await self._venue.account()
+        request = cover_order(account, self._namespace, decision_seq)
         if request is None:
             return
         cid = request.client_id

@@ -70,7 +70,8 @@ def reconcile(
     """Actions, in the order to send them, that take `account` to `plan`.
 
     Orders not ours are never touched. Stops are placed before the ones they replace are cancelled,
-    so the position is never without its stop for longer than one action.
+    so the position is never without its stop for longer than one action. Nothing that opens a short rests on the
+    venue but a LIMIT entry, and the stops for the target cover it (reduce-only, cut by the venue to the position).
     """
     ns = settings.namespace
     ours = [o for o in account.open_orders if is_ours(o)]
@@ -127,30 +128,12 @@ def reconcile(
     actions.extend(new_stops)
     actions.extend(Cancel(o.client_id, "stop replaced") for o in stops if o.client_id not in keep)
 
-    # 3. Conditional entries: stop-market sells that arm below the mark.
+    # 3. Conditional entries are held by the bot, never rested on the venue (C5): a resting stop-market sell fills
+    #    just as well while the bot is down or cannot reach the venue, into a short with no protective stop. The
+    #    strategy counts a layer in `contracts` once it has armed (the collateral at its trigger), and the next
+    #    decision sells it at market with its stop. Ours still resting (an older version placed them) are cancelled.
     conds = [o for o in ours if role_of(o.client_id) == CONDITIONAL]
-    keep_c: set[str] = set()
-    for c in plan.conditional:
-        trigger = instrument.round_price(c.trigger_price)
-        if trigger >= account.mark_price:
-            continue  # already armed: the strategy counts it in `contracts` from now on
-        match = next(
-            (
-                o
-                for o in conds
-                if o.client_id not in keep_c
-                and o.contracts == c.contracts
-                and o.trigger_price is not None
-                and not _moved(trigger, o.trigger_price, settings.stop_move_bps)
-            ),
-            None,
-        )
-        if match is not None:
-            keep_c.add(match.client_id)
-            continue
-        cid = client_id(ns, "cond", decision_seq, c.label, trigger, c.contracts)
-        actions.append(Place(OrderRequest(cid, Side.SELL, OrderType.STOP_MARKET, c.contracts, trigger_price=trigger)))
-    actions.extend(Cancel(o.client_id, "conditional entry withdrawn") for o in conds if o.client_id not in keep_c)
+    actions.extend(Cancel(o.client_id, "conditional entries are held by the bot") for o in conds)
 
     return actions
 

@@ -68,3 +68,9 @@ def test_a_gap_beyond_the_limit_or_no_recovery_is_bad_and_shown() -> None:
     assert rows["rpc:dead"]["never_recovered"] == 1 and rows["rpc:dead"]["max_gap_s"] is None
     assert rows["exchange:slow"]["gaps_over_limit"] == 1
     json.dumps(data)  # the --json output is plain JSON
+
+
+def test_the_table_file_holds_the_table_as_printed_and_what_printed_it() -> None:
+    text = report.document("fault class  runs\nrpc:dead        2", "python -m chaos --table t.md", 0.0, 1_800.0)
+    assert "```\nfault class  runs\nrpc:dead        2\n```" in text
+    assert "`python -m chaos --table t.md`, started 1970-01-01 00:00 UTC, 30 minutes, on " in text

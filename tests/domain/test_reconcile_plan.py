@@ -96,16 +96,15 @@ def test_dca_moves_one_slice_at_a_time() -> None:
     assert isinstance(entry, Place) and entry.order.contracts == 10
 
 
-def test_conditional_entry_rests_below_the_mark_and_armed_ones_are_skipped() -> None:
+def test_conditional_entries_never_rest_on_the_venue_and_old_ones_are_cancelled() -> None:
+    """C5: a resting conditional sell fills while the bot is down into a short with no stop; the bot holds them."""
     layered = PLAN.with_(
         conditional=(ConditionalEntry(55_000.0, 20, 57_000.0), ConditionalEntry(61_000.0, 5, 63_000.0))
     )
-    conds = [
-        a.order
-        for a in reconcile(layered, account(50), BINANCE, 1)
-        if isinstance(a, Place) and a.order.side is Side.SELL and a.order.type is OrderType.STOP_MARKET
-    ]
-    assert [(c.trigger_price, c.contracts) for c in conds] == [(55_000.0, 20)]
+    old = Order("hbCold", "v9", Side.SELL, OrderType.STOP_MARKET, 20, 0, OrderStatus.OPEN, trigger_price=55_000.0)
+    actions = reconcile(layered, account(50, (old,)), BINANCE, 1)
+    assert not [a for a in actions if isinstance(a, Place) and a.order.side is Side.SELL]
+    assert [a.client_id for a in actions if isinstance(a, Cancel)] == ["hbCold"]
 
 
 def test_foreign_orders_are_never_touched() -> None:

@@ -15,6 +15,7 @@ from bot.journal.aio import AsyncJournal
 from bot.paper import EngineSettings
 from bot.runtime.executor import Executor
 from bot.runtime.exits import ENTRIES, cancel_ours, close_hedge
+from bot.runtime.recovery import recover
 from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import CONDITIONAL, ENTRY, STOP, client_id
 
@@ -80,3 +81,15 @@ async def test_a_kill_that_closes_buys_the_short_back_and_then_drops_its_stops(a
     assert await account.short() == 0
     assert await account.open_ids() == {FOREIGN}
     assert not await close_hedge(account.venue, account.journal, account.executor, "t")  # nothing left to close
+
+
+async def test_a_start_cancels_every_resting_entry_of_ours_before_anything_else(account: Account) -> None:
+    """C5: entries left resting by a stop that could not reach the venue are cancelled at the next start; the
+    protective stop is adopted and the foreign order left alone."""
+    recovery = await recover(account.venue, account.journal, clock)
+    assert await account.open_ids() == {client_id("t", STOP, 1), FOREIGN}
+    assert {o.client_id for o in recovery.account.open_orders} == {client_id("t", STOP, 1), FOREIGN}
+    assert [o.client_id for o in recovery.adopted] == [client_id("t", STOP, 1)]
+    record = await account.journal.order(client_id("t", CONDITIONAL, 2))
+    assert record is not None and record.state.value == "canceled"
+    assert await account.short() == 30

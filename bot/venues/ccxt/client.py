@@ -9,6 +9,7 @@ import ccxt.async_support as ccxt
 
 from bot.config import ExchangeSettings
 from bot.errors import ConfigError
+from bot.venues.ccxt.budget import install_budget
 from bot.venues.ccxt.registry import LOCAL_SERVER_IDS, venue_spec
 
 
@@ -17,7 +18,7 @@ def _secret(value: Any) -> str | None:
 
 
 def build_exchange(settings: ExchangeSettings, testnet: bool) -> Any:
-    """A ccxt.async_support client for `settings.id`, rate limiter on, on its testnet when `testnet`."""
+    """A ccxt.async_support client for `settings.id`, its request budget on, on its testnet when `testnet`."""
     spec = venue_spec(settings.id)
     if settings.api_url and spec.point_at is None:
         raise ConfigError(
@@ -27,16 +28,18 @@ def build_exchange(settings: ExchangeSettings, testnet: bool) -> Any:
     config: dict[str, Any] = {
         "apiKey": _secret(settings.api_key),
         "secret": _secret(settings.api_secret),
-        "enableRateLimit": True,  # ccxt's own limiter; rateLimit is left at the venue's value
-        # The same budget (rateLimit's weight per minute), counted over a rolling minute as the exchanges
-        # count it, instead of spacing every request by its weight: a decision's burst of reads and its
-        # order go out at once (the reaction time) and the per-minute limit still holds.
+        # The venue's request weights and budget (rateLimit's weight per minute), counted over a rolling minute
+        # as the exchanges count it, so a decision's burst of reads and its order go out at once; the limiter
+        # itself is ours (install_budget): the budget is shared out by priority, so protective orders, cancels
+        # and the mark feed are never queued behind decisions (C6).
+        "enableRateLimit": True,
         "rateLimiterAlgorithm": "rollingWindow",
         "rollingWindowSize": 60_000,
     }
     if settings.password is not None:
         config["password"] = _secret(settings.password)
     exchange = getattr(ccxt, spec.id)(config)
+    install_budget(exchange)
     # A copy: ccxt may change its options in place, and the spec is shared by every client.
     exchange.options.update(copy.deepcopy(dict(spec.client_options)))
     if settings.api_url:

@@ -42,6 +42,7 @@ from bot.venues.ccxt.instruments import instrument_from_ccxt_market
 from bot.venues.ccxt.params import VenueParams, order_from_ccxt
 from bot.venues.ccxt.registry import venue_spec
 from bot.venues.ccxt.spec import VenueSpec
+from bot.venues.priority import Priority, current_priority, priority
 
 DEFAULT_RETRY = RetryPolicy()
 T = TypeVar("T")
@@ -181,7 +182,8 @@ class CcxtVenue:
         return FLAT_POSITION, mark
 
     async def mark_price(self) -> float:
-        return await self._retried("fetch mark price", self._mark_price)
+        with priority(Priority.MARK):
+            return await self._retried("fetch mark price", self._mark_price)
 
     async def _mark_price(self) -> float:
         method = self.params.mark_price_method  # fetch_mark_price, or fetch_ticker where the ticker says it
@@ -271,10 +273,13 @@ class CcxtVenue:
             self._known[order.client_id] = placed
             return placed
 
-        return await self._retried(action, attempt)
+        # A reduce-only order (a protective stop, a buy-back) protects: it is never held behind decisions (C6).
+        with priority(Priority.PROTECT if order.reduce_only else current_priority()):
+            return await self._retried(action, attempt)
 
     async def cancel(self, client_id: str) -> None:
-        await self._retried(f"cancel {client_id}", lambda: self._cancel(client_id))
+        with priority(Priority.PROTECT):  # a cancel never adds risk: it goes first when the budget is short
+            await self._retried(f"cancel {client_id}", lambda: self._cancel(client_id))
 
     async def _cancel(self, client_id: str) -> None:
         order = self._known.get(client_id)

@@ -213,8 +213,9 @@ async def test_kill_switch_cancels_entries_and_keeps_or_closes_the_hedge(
         def conditional_entries() -> list[Any]:
             return [o for o in exchange.engine.open_orders() if o.side is Side.SELL and o.type is OrderType.STOP_MARKET]
 
-        # The layered strategy rests its layers as conditional shorts below the market, beside the base hedge.
-        await until(engine, lambda: short(exchange) > 0 and len(conditional_entries()) == 3)
+        # The layered strategy plans its layers beside the base hedge; the bot holds them, none rests (C5).
+        await until(engine, lambda: short(exchange) > 0 and bool(stops(exchange)))
+        assert conditional_entries() == []
         hedged = short(exchange)
         await engine.kill.request_kill("test", "http", engine.clock())
         assert await task == KILLED_EXIT_CODE
