@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 from typing import ClassVar
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import Snapshot
 from bot.journal.aio import AsyncJournal
@@ -14,6 +13,7 @@ from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
 from bot.runtime.feeds import MarkReading
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from strategies.base import Strategy, StrategyParams
 from tests.runtime.test_engine_funding import T0, Chain, Clock, until

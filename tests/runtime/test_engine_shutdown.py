@@ -12,11 +12,11 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.domain.instruments import builtin_instrument
 from bot.journal.aio import AsyncJournal
 from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from strategies.base import StrategyParams
 from tests.runtime.test_engine_funding import T0, Chain, Clock, Exchange, Hold, until

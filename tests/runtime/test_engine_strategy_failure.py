@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan, StopTranche, plan_problem
 from bot.domain.snapshot import Snapshot
@@ -17,6 +16,7 @@ from bot.journal.aio import AsyncJournal
 from bot.paper import EngineSettings
 from bot.runtime.config import EngineConfig
 from bot.runtime.engine import Engine
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue
 from strategies.base import Strategy, StrategyParams
 from tests.runtime.test_engine_funding import T0, Chain, Clock, Exchange, until

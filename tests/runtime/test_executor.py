@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.journal.aio import AsyncJournal
@@ -12,6 +11,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.status import BotStatus
 from bot.paper import EngineSettings
 from bot.runtime.executor import Executor
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import Cancel, Place
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.instruments import builtin_instrument
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.journal.aio import AsyncJournal
@@ -16,6 +15,7 @@ from bot.paper import EngineSettings
 from bot.runtime.executor import Executor
 from bot.runtime.exits import ENTRIES, cancel_ours, close_hedge
 from bot.runtime.recovery import recover
+from bot.venues.ccxt.registry import builtin_instrument
 from bot.venues.paper import PaperVenue, Quote
 from bot.venues.reconcile import CONDITIONAL, ENTRY, STOP, client_id
 

@@ -122,7 +122,7 @@ def test_the_out_of_sample_table_scores_only_windows_after_the_split(
     assert parts.out_of_sample and all(w.start_ms >= split_ms for w in parts.out_of_sample)
     # The tuned row is exactly evaluate's figures on the windows that start on or after the split.
     after = [w for w in [*fortnights(bars), *rising_quarters(bars)] if w.start_ms >= split_ms]
-    settings = replay_settings(argparse.Namespace(config=None, gas_usd=5.0))
+    settings = replay_settings(argparse.Namespace(config=None, gas_usd=5.0, liquidation_rules="v3.3"))
     spec = StrategySpec("dynamic", out["best"]["params"], "dynamic tuned")
     expected = evaluate(
         [spec],

@@ -23,8 +23,8 @@ from bot.devnet.exchange import account, orders, public
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.http import STATE_KEY, error
 from bot.devnet.exchange.state import ExchangeState
-from bot.domain.instruments import builtin_instrument
 from bot.paper import EngineSettings, PaperEngine
+from bot.venues.ccxt.registry import builtin_instrument
 
 # Documented devnet credentials: they guard nothing but a local paper account.
 DEFAULT_API_KEY = "hedgebot-devnet-key"
