@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
-from bot.domain.features.tracker import FeatureTracker
+from bot.domain.features.tracker import FeatureTracker, MarketFeatures
 from bot.domain.orders import AccountState, Fill, Side, is_liquidation
 from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import LendingView, Snapshot
@@ -112,6 +112,7 @@ class Engine:
         self._account_read: AccountState | None = None
         self._followed: AccountState | None = None
         self._exited_by = ""  # "liquidation" or "stop-out" until the hedge is put on again (B2)
+        self._features_warming_up: bool | None = None  # as last reported
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -180,6 +181,23 @@ class Engine:
         self._bar_open_ms = reading.ts_ms
         p = reading.price
         self.features.update(p, p, p, self._lending.lending.collateral_price_usd)
+
+    def _current_features(self) -> MarketFeatures:
+        """The tracker's features; says once when they start or stop being the warming-up prior (B17)."""
+        features = self.features.features()
+        if features.warming_up != self._features_warming_up:
+            self._features_warming_up = features.warming_up
+            btc, collateral = self.features.bars
+            if features.warming_up:
+                log.info(
+                    "features warming up: strategies see the neutral prior until enough bars are taken",
+                    btc_bars=btc,
+                    collateral_bars=collateral,
+                    needed=self.features.min_bars,
+                )
+            else:
+                log.info("features warm", btc_bars=btc, collateral_bars=collateral)
+        return features
 
     async def _heartbeat(self) -> None:
         while True:
@@ -296,7 +314,7 @@ class Engine:
             hedge=hedge_view(account),
             instrument=self.venue.instrument,
             funding_rate_8h=self._mark.funding_rate_8h if self._mark.funding_rate_8h is not None else 0.0001,
-            features=self.features.features(),
+            features=self._current_features(),
             state=self.step.state,
         )
         # The change policy (B15) counts from the last fill: a resize right after a trade waits its cooldown.
