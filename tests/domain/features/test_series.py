@@ -10,6 +10,8 @@ import pytest
 from bot.backtest.data import SHARED_DATA_DIR, AlignedBars, align, load_candles
 from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
 from bot.domain.features.tracker import NEUTRAL_FEATURES, FeatureTracker, MarketFeatures, min_feature_bars
+from strategies.dynamic import Dynamic
+from tests.strategies.test_snapshots import snapshot_at
 
 DATA = SHARED_DATA_DIR
 MINUTE = 60_000
@@ -129,3 +131,18 @@ def test_a_btc_only_warm_up_leaves_the_collateral_side_warming(minutes: AlignedB
     for i in range(400, 400 + 360):
         tracker.update(bc[i], bh[i], bl[i], cc[i])
     assert not tracker.features().warming_up
+
+
+def test_dynamic_does_not_hedge_on_two_bars_of_noise() -> None:
+    """B17, the symptom: after 2 one-minute bars of a 2 % move the tracker read a volatility of thousands of
+    percent a year and `dynamic` hedged 100 %. Warming up, it plans exactly as on the neutral prior."""
+    tracker = FeatureTracker.for_bar_length(MINUTE)
+    for btc, eth in ((60_000.0, 3_000.0), (58_800.0, 2_940.0), (60_000.0, 3_000.0)):
+        tracker.update(btc, btc, btc, eth)
+    noisy = tracker.features()
+    assert noisy.warming_up
+    strategy = Dynamic.from_params({})
+    at_hf = snapshot_at(1.6)
+    on_tracker = strategy.decide(replace(at_hf, features=noisy))
+    on_prior = strategy.decide(replace(at_hf, features=NEUTRAL_FEATURES))
+    assert on_tracker.hedge_usd == on_prior.hedge_usd < 0.5 * at_hf.lending.collateral_usd
