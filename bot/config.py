@@ -380,8 +380,8 @@ def _json_setting_names() -> set[str]:
     return names
 
 
-# Read by the devnet, not a setting: where `npm ci` put anvil and the Aave artifacts.
-_NOT_SETTINGS = frozenset({"HEDGEBOT_NODE_MODULES"})
+# Read by the devnet, not settings: where `npm ci` put anvil, and where compile_aave.mjs put the Aave build.
+_NOT_SETTINGS = frozenset({"HEDGEBOT_NODE_MODULES", "HEDGEBOT_AAVE_BUILD"})
 
 
 def _written_names(env_file: Path | None) -> dict[str, str]:

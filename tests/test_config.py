@@ -172,3 +172,10 @@ def test_a_typo_is_named_as_written_and_where(tmp_path: Path) -> None:
         ConfigError, match=r"unknown setting exchange.api_keyy in .*bot.toml: .*did you mean exchange.api_key\?"
     ):
         load_settings(cfg)
+
+
+def test_the_devnets_own_variables_are_no_unknown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HEDGEBOT_AAVE_BUILD (bot/devnet/chain/artifacts.py) made every command fail as an unknown setting."""
+    monkeypatch.setenv("HEDGEBOT_AAVE_BUILD", "/elsewhere/build/aave-v3.6")
+    monkeypatch.setenv("HEDGEBOT_NODE_MODULES", "/elsewhere/node_modules")
+    assert load_settings().mode == "dry-run"

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.clock import Clock, wall_ms
 from bot.domain.features.history import Ohlcv, closed_bars, feed_bars
-from bot.domain.features.tracker import FeatureTracker, windows_for_bar_length
+from bot.domain.features.tracker import FeatureTracker, min_feature_bars
 from bot.log import get_logger
 
 log = get_logger("hedgebot.history")
@@ -77,18 +77,12 @@ async def fetch_bars(
     return closed_bars(rows, bar_ms, now_ms)
 
 
-def min_warm_bars(bar_ms: int) -> int:
-    """The fewest bars worth feeding: a quarter of the volatility half-life (6 hours of bars), at least 30."""
-    halflife_bars, _, _ = windows_for_bar_length(bar_ms)
-    return max(30, int(halflife_bars / 4))
-
-
 async def _fetch(exchange: Any, symbol: str, timeframe: str, bar_ms: int, since_ms: int, now_ms: int) -> list[Ohlcv]:
     rows = await fetch_bars(exchange, symbol, timeframe, bar_ms, since_ms, now_ms)
     if not rows:
         raise WarmupError(f"{exchange.id} returned no closed {timeframe} bars of {symbol}")
     # Too few bars give a volatility that is noise (2 bars read as 6,308 % a year, B17): cold is better.
-    needed = min_warm_bars(bar_ms)
+    needed = min_feature_bars(bar_ms)  # what the tracker itself needs before its features are measurements
     if len(rows) < needed:
         raise WarmupError(
             f"{exchange.id} returned {len(rows)} closed {timeframe} bars of {symbol}; a warm start needs {needed} "
@@ -145,6 +139,7 @@ async def _warm(
         collateral_vol_annual=round(f.collateral_vol_annual, 4),
         beta=round(f.beta, 3),
         correlation=round(f.correlation, 3),
+        warming_up=f.warming_up,  # the BTC-only warm-up leaves the collateral side on the prior
     )
     return Warmup(fed, used)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.clock import Clock, wall_ms
 from bot.domain.alerts import Alert, Severity
-from bot.domain.features.tracker import FeatureTracker
+from bot.domain.features.tracker import FeatureTracker, MarketFeatures
 from bot.domain.lending.betas import AssetBeta, AssetBetas
 from bot.domain.orders import AccountState, Fill, Side, is_liquidation
 from bot.domain.plan import HedgePlan
@@ -121,6 +121,7 @@ class Engine:
         self._defense_status_ms: int | None = None  # when the guardian's status was last read
         self.status.defense_configured = guardian is not None
         self._unresolved = False  # an order of the last decision has no answer yet: looked up before the next
+        self._features_warming_up: bool | None = None  # as last reported
 
     # ---- events --------------------------------------------------------------------------------------
 
@@ -209,6 +210,23 @@ class Engine:
         if own is not None and own.source != "measured" and own.source != "stablecoin" and warm:
             out[hedged] = AssetBeta(f.beta, "measured", f.samples, f.correlation)
         return out
+
+    def _current_features(self) -> MarketFeatures:
+        """The tracker's features; says once when they start or stop being the warming-up prior (B17)."""
+        features = self.features.features()
+        if features.warming_up != self._features_warming_up:
+            self._features_warming_up = features.warming_up
+            btc, collateral = self.features.bars
+            if features.warming_up:
+                log.info(
+                    "features warming up: strategies see the neutral prior until enough bars are taken",
+                    btc_bars=btc,
+                    collateral_bars=collateral,
+                    needed=self.features.min_bars,
+                )
+            else:
+                log.info("features warm", btc_bars=btc, collateral_bars=collateral)
+        return features
 
     async def _heartbeat(self) -> None:
         while True:
@@ -333,7 +351,7 @@ class Engine:
             hedge=hedge_view(account),
             instrument=self.venue.instrument,
             funding_rate_8h=self._mark.funding_rate_8h if self._mark.funding_rate_8h is not None else 0.0001,
-            features=self.features.features(),
+            features=self._current_features(),
             state=self.step.state,
         )
         # The change policy (B15) counts from the last fill: a resize right after a trade waits its cooldown.

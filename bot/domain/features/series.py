@@ -9,7 +9,8 @@ produced by the same floating-point operations in the same order:
   returns interleaved with the negated returns leaving the window, the order in which the tracker adds
   the newest return and then drops the oldest;
 - elementwise arithmetic and square roots, which IEEE 754 rounds the same in numpy and in Python;
-- rolling highs and lows with a block prefix/suffix maximum (van Herk / Gil-Werman), exact as max is.
+- rolling highs and lows with a block prefix/suffix maximum (van Herk / Gil-Werman), exact as max is;
+- the first `min_feature_bars` bars hold the tracker's warming-up prior (NEUTRAL_FEATURES), constants.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ import math
 import operator
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.features.tracker import MS_PER_YEAR, MarketFeatures, windows_for_bar_length
+from bot.domain.features.tracker import (
+    MS_PER_YEAR,
+    NEUTRAL_FEATURES,
+    MarketFeatures,
+    min_bars_for_halflife,
+    windows_for_bar_length,
+)
 
 Floats = npt.NDArray[np.float64]
 
@@ -39,6 +46,7 @@ class FeatureSeries:
     swing_high: array[float]
     swing_low: array[float]
     samples: array[int]
+    warm_from: int = 0  # the first bar whose features are measurements; before it `warming_up`
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -53,18 +61,11 @@ class FeatureSeries:
             swing_high=self.swing_high[k],
             swing_low=self.swing_low[k],
             samples=self.samples[k],
+            warming_up=k < self.warm_from,
         )
 
 
-EMPTY_TRACKER_FEATURES = MarketFeatures(
-    btc_vol_annual=0.0,
-    collateral_vol_annual=0.0,
-    beta=1.0,
-    correlation=0.0,
-    swing_high=math.nan,
-    swing_low=math.nan,
-    samples=0,
-)
+EMPTY_TRACKER_FEATURES = replace(NEUTRAL_FEATURES, warming_up=True)
 """What a tracker that has taken no bar gives."""
 
 
@@ -77,6 +78,7 @@ def feature_series(
 ) -> FeatureSeries:
     """The features after each bar, with the windows `FeatureTracker.for_bar_length(bar_ms)` uses."""
     halflife, beta_window, swing_lookback = windows_for_bar_length(bar_ms)
+    warm_from = min_bars_for_halflife(halflife) - 1  # bar k has taken k + 1 bars
     bars = len(btc_close)
     if not bars == len(btc_high) == len(btc_low) == len(collateral_close):
         raise ValueError("feature_series: the four price series differ in length")
@@ -92,14 +94,21 @@ def feature_series(
     lows = np.asarray(btc_low, dtype=np.float64)
     swing_high = _previous_extreme(highs, swing_lookback, highest=True)
     swing_low = _previous_extreme(lows, swing_lookback, highest=False)
+    cold = np.arange(bars) < warm_from
+    prior = NEUTRAL_FEATURES
+
+    def gated(values: Floats, neutral: float) -> array[float]:
+        return _column(np.where(cold, neutral, values))
+
     return FeatureSeries(
-        _column(np.sqrt(bvar) * annualise),
-        _column(np.sqrt(cvar) * annualise),
-        _column(beta),
-        _column(correlation),
-        _column(swing_high),
-        _column(swing_low),
-        array("q", samples.astype(np.int64).tobytes()),
+        gated(np.sqrt(bvar) * annualise, prior.btc_vol_annual),
+        gated(np.sqrt(cvar) * annualise, prior.collateral_vol_annual),
+        gated(beta, prior.beta),
+        gated(correlation, prior.correlation),
+        gated(swing_high, prior.swing_high),
+        gated(swing_low, prior.swing_low),
+        array("q", np.where(cold, prior.samples, samples).astype(np.int64).tobytes()),
+        warm_from,
     )
 
 

@@ -22,12 +22,33 @@ class MarketFeatures:
     swing_high: float  # highest BTC high over the swing lookback, before the current bar
     swing_low: float  # lowest BTC low over the swing lookback, before the current bar
     samples: int
+    # Fewer bars than `min_feature_bars` taken: the values are NEUTRAL_FEATURES' prior, not measurements
+    # (a volatility from 2 bars read 6,308 % a year and hedged 100 %, B17).
+    warming_up: bool = False
 
 
 def windows_for_bar_length(bar_ms: int) -> tuple[float, int, int]:
     """(vol half-life, beta window, swing lookback) in bars: one day, one week and one day, whatever the bar."""
     bars_per_day = max(1.0, 86_400_000 / bar_ms)
     return bars_per_day, max(2, int(7 * bars_per_day)), max(2, int(bars_per_day))
+
+
+MIN_FEATURE_BARS = 30
+
+
+def min_bars_for_halflife(vol_halflife_bars: float) -> int:
+    """The fewest bars whose features are measurements: a quarter of the volatility half-life, at least 30.
+
+    Under a quarter of its half-life an EWMA volatility is the first few returns' (noise: 2 one-minute bars
+    read 6,308 % a year); 30 returns put its sampling error near 13 %. One-minute bars: 360 (6 hours);
+    hourly: 30.
+    """
+    return max(MIN_FEATURE_BARS, int(vol_halflife_bars / 4))
+
+
+def min_feature_bars(bar_ms: int) -> int:
+    """`min_bars_for_halflife` for bars of `bar_ms` (the tracker's and the series' windows)."""
+    return min_bars_for_halflife(windows_for_bar_length(bar_ms)[0])
 
 
 class _EwmaVol:
@@ -48,6 +69,11 @@ class _EwmaVol:
 
     def per_bar(self) -> float:
         return math.sqrt(self._var)
+
+    @property
+    def bars(self) -> int:
+        """Prices taken: one more than the returns once the first came."""
+        return self.n + (self._prev == self._prev)
 
 
 class _RollingExtreme:
@@ -80,7 +106,19 @@ class FeatureTracker:
     suit hourly bars (one-day vol half-life, one-week beta window, one-day swing lookback).
     """
 
-    __slots__ = ("_bar_ms", "_beta", "_bvol", "_cur_hi", "_cur_lo", "_cvol", "_hi", "_last_hi", "_last_lo", "_lo")
+    __slots__ = (
+        "_bar_ms",
+        "_beta",
+        "_bvol",
+        "_cur_hi",
+        "_cur_lo",
+        "_cvol",
+        "_hi",
+        "_last_hi",
+        "_last_lo",
+        "_lo",
+        "min_bars",
+    )
 
     def __init__(
         self,
@@ -98,6 +136,7 @@ class FeatureTracker:
         self._lo = _RollingExtreme(swing_lookback_bars, highest=False)
         self._last_hi = self._cur_hi = math.nan
         self._last_lo = self._cur_lo = math.nan
+        self.min_bars = min_bars_for_halflife(vol_halflife_bars)
 
     @classmethod
     def for_bar_length(cls, bar_ms: int) -> FeatureTracker:
@@ -128,21 +167,32 @@ class FeatureTracker:
         self._cur_hi = self._hi.update(btc_high)
         self._cur_lo = self._lo.update(btc_low)
 
+    @property
+    def bars(self) -> tuple[int, int]:
+        """Bars taken: (BTC, collateral); `update_btc` moves the first alone."""
+        return self._bvol.bars, self._cvol.bars
+
     def features(self) -> MarketFeatures:
-        """Features as of the last bar taken."""
+        """Features as of the last bar taken; NEUTRAL_FEATURES' prior, `warming_up`, for a side with fewer than
+        `min_bars` bars (BTC: volatility and swings; collateral: its volatility, beta and correlation)."""
         annualise = math.sqrt(MS_PER_YEAR / self._bar_ms)
+        btc_bars, collateral_bars = self.bars
+        btc_warm, collateral_warm = btc_bars >= self.min_bars, collateral_bars >= self.min_bars
         ratio = self._beta.value()
+        prior = NEUTRAL_FEATURES
         return MarketFeatures(
-            btc_vol_annual=self._bvol.per_bar() * annualise,
-            collateral_vol_annual=self._cvol.per_bar() * annualise,
-            beta=ratio.beta,
-            correlation=ratio.correlation,
-            swing_high=self._last_hi,
-            swing_low=self._last_lo,
-            samples=ratio.samples,
+            btc_vol_annual=self._bvol.per_bar() * annualise if btc_warm else prior.btc_vol_annual,
+            collateral_vol_annual=self._cvol.per_bar() * annualise if collateral_warm else prior.collateral_vol_annual,
+            beta=ratio.beta if collateral_warm else prior.beta,
+            correlation=ratio.correlation if collateral_warm else prior.correlation,
+            swing_high=self._last_hi if btc_warm else prior.swing_high,
+            swing_low=self._last_lo if btc_warm else prior.swing_low,
+            samples=ratio.samples if collateral_warm else prior.samples,
+            warming_up=not (btc_warm and collateral_warm),
         )
 
 
+# The prior a strategy sees without measured features: a snapshot built with none, and a side warming up.
 NEUTRAL_FEATURES = MarketFeatures(
     btc_vol_annual=0.6,
     collateral_vol_annual=0.8,

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bot.domain.features.history import closed_bars, feed_bars
-from bot.domain.features.tracker import FeatureTracker
+from bot.domain.features.tracker import NEUTRAL_FEATURES, FeatureTracker
 
 MINUTE = 60_000
 
@@ -44,9 +44,17 @@ def test_a_minute_missing_from_the_collateral_is_left_out_of_both() -> None:
 
 
 def test_btc_alone_moves_volatility_and_swings_not_beta() -> None:
-    btc = walk(300, 60_000.0, 3)
+    btc = walk(400, 60_000.0, 3)  # past the 360 bars the features need
     tracker = FeatureTracker.for_bar_length(MINUTE)
-    assert feed_bars(tracker, bars(0, btc), None) == 300
+    assert feed_bars(tracker, bars(0, btc), None) == 400
     f = tracker.features()
-    assert f.btc_vol_annual > 0 and f.swing_high == pytest.approx(max(btc[:-1]) * 1.001)
-    assert (f.collateral_vol_annual, f.samples) == (0.0, 0)  # strategies keep beta 1 until live samples
+    assert f.btc_vol_annual != NEUTRAL_FEATURES.btc_vol_annual and f.swing_high == pytest.approx(
+        max(btc[-1441:-1]) * 1.001
+    )
+    # The collateral side is the prior until live samples: strategies keep beta 1, and say it is warming up.
+    assert (f.collateral_vol_annual, f.beta, f.samples, f.warming_up) == (
+        NEUTRAL_FEATURES.collateral_vol_annual,
+        1.0,
+        0,
+        True,
+    )
