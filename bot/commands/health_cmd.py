@@ -7,11 +7,19 @@ import asyncio
 from typing import Any
 
 from bot.domain.lending.account import AccountHealth
+from bot.domain.lending.betas import fallback_beta
 from bot.domain.lending.health import bounded_liquidation_price
 from bot.errors import UsageError
 from bot.monitors.aave import AaveMonitor, HealthSnapshot, normalize_account
 from bot.monitors.rpc import RpcCallError, RpcPool, RpcUnavailable, redact
 from bot.ops.output import print_grid, print_json
+
+
+def net_delta_usd(account: AccountHealth) -> float:
+    """The beta-weighted net delta `run` starts from: collaterals minus debts, each at its class's beta to BTC
+    (`run` then measures each asset's own)."""
+    collateral = sum(c.amount * c.price_usd * fallback_beta(c.symbol).beta for c in account.collaterals)
+    return collateral - sum(d.amount * d.price_usd * fallback_beta(d.symbol).beta for d in account.debts)
 
 
 def health_json(account: AccountHealth) -> dict[str, Any]:
@@ -28,6 +36,7 @@ def health_json(account: AccountHealth) -> dict[str, Any]:
         "matches_chain": account.matches_chain,
         "market_wide_fall": account.market_wide_fall,
         "hedgeable_with_a_short": account.hedgeable_with_a_short,
+        "net_delta_usd": net_delta_usd(account),
         "collaterals": [
             {
                 "symbol": c.symbol,
@@ -36,11 +45,18 @@ def health_json(account: AccountHealth) -> dict[str, Any]:
                 "price_usd": c.price_usd,
                 "liquidation_threshold": c.liquidation_threshold,
                 "liquidation_price_usd": c.liquidation_price_usd,
+                "beta": fallback_beta(c.symbol).beta,
             }
             for c in account.collaterals
         ],
         "debts": [
-            {"symbol": d.symbol, "address": d.address, "amount": d.amount, "price_usd": d.price_usd}
+            {
+                "symbol": d.symbol,
+                "address": d.address,
+                "amount": d.amount,
+                "price_usd": d.price_usd,
+                "beta": fallback_beta(d.symbol).beta,
+            }
             for d in account.debts
         ],
         "block_number": account.block_number,
@@ -94,6 +110,13 @@ def _run(args: argparse.Namespace) -> int:
             print(
                 "  no market-wide fall liquidates it: its debt falls with its collateral (an e-mode loop: its risk "
                 "is their peg, not the market) or faster; not hedgeable with a BTC short"
+            )
+        if a.collaterals and (a.market_wide_fall is not None or not a.total_debt_usd):
+            symbols = dict.fromkeys([c.symbol for c in a.collaterals] + [d.symbol for d in a.debts])
+            betas = ", ".join(f"{s} {fallback_beta(s).beta:g}" for s in symbols)
+            print(
+                f"  `run` hedges its beta-weighted net delta: {net_delta_usd(a):,.2f} USD of BTC at the class betas "
+                f"({betas}; it measures each asset's own as it runs)"
             )
         if not a.matches_chain:
             bounds = ", ".join(

@@ -53,7 +53,7 @@ class {cls}(Strategy[{cls}Params]):
         p = self.params
         in_danger = snapshot.lending.health_factor <= p.danger_health_factor
         ratio = p.danger_ratio if in_danger else p.hedge_ratio
-        hedge_usd = ratio * snapshot.lending.collateral_usd * self.beta(snapshot)
+        hedge_usd = ratio * self.exposure_usd(snapshot)  # the account's beta-weighted net delta
         return self.plan(snapshot, hedge_usd, reason=f"HF {{snapshot.lending.health_factor:.2f}} -> {{ratio:.0%}}")
 '''
 

@@ -58,13 +58,6 @@ class AssetBeta:
     samples: int = 0  # returns the estimate rests on
     correlation: float = 0.0
 
-    @property
-    def label(self) -> str:
-        """How a person reads it: "measured (1,440 returns, corr 0.92)" or "fallback (eth class, 12 returns)"."""
-        if self.source == "measured":
-            return f"measured ({self.samples:,} returns, corr {self.correlation:.2f})"
-        return f"{self.source} ({self.samples:,} returns)"
-
 
 def fallback_beta(symbol: str, samples: int = 0) -> AssetBeta:
     """`symbol`'s class fallback (a stablecoin's 0 is not a fallback: it is what a USD asset is)."""

@@ -15,6 +15,7 @@ from bot.devnet.chain.market import set_answer, set_price
 from bot.devnet.chain.positions import fund, open_positions
 from bot.devnet.chain.rpc import DevRpc, RpcError
 from bot.domain.lending.account import PriceCheck
+from bot.domain.lending.betas import fallback_beta
 from bot.monitors.aave import AaveMonitor, HealthSnapshot
 from bot.monitors.lending_feed import reading
 from bot.monitors.rpc import RpcPool
@@ -192,6 +193,41 @@ def test_the_market_wide_fall_is_exact_when_every_feed_moves_together(devnet: di
         for symbol in devnet["reserves"]:
             if symbol != "USDC":
                 set_answer(chain, devnet, symbol, int(START_PRICES[symbol] * (1 - fall_at)), mine=False)
+        return account_data(chain, devnet, user, snap.block_number)[5]
+
+    assert hf_after(fall - 0.0001) >= 10**18  # one basis point less: still healthy on chain
+    assert hf_after(fall) < 10**18
+    for symbol in devnet["reserves"]:
+        set_answer(chain, devnet, symbol, START_PRICES[symbol], mine=False)
+
+
+def test_the_market_wide_fall_at_the_bots_betas_is_exact_when_each_feed_moves_by_its_beta(
+    devnet: dict[str, Any], chain: DevRpc
+) -> None:
+    # As `run` reads it: every asset at its class's beta (ETH and its staking tokens 1.1, WBTC 1, USDC 0).
+    user = new_borrower(chain, devnet, supply={"WETH": 2.5, "WBTC": 0.05, "wstETH": 1.0},
+                        borrow={"USDC": 6_000, "WETH": 0.7})  # fmt: skip
+
+    async def read() -> HealthSnapshot:
+        rpc = RpcPool([devnet["rpc_url"]])
+        try:
+            monitor = AaveMonitor(rpc, devnet["pool_addresses_provider"])
+            return await monitor.snapshot([user], betas=lambda symbol: fallback_beta(symbol).beta)
+        finally:
+            await rpc.close()
+
+    snap = asyncio.run(read())
+    account = snap.accounts[0]
+    fall = account.market_wide_fall
+    assert fall is not None and 0.1 < fall < 0.9
+    plain = snapshot(devnet, [user]).accounts[0].market_wide_fall
+    assert plain is not None and fall < plain  # ETH falling 1.1 times as far liquidates it sooner
+
+    def hf_after(fall_at: float) -> int:
+        units = round(fall_at * 10**6)  # the fall's resolution, one part per million; each price moves by its beta
+        for symbol in devnet["reserves"]:
+            moved = 10**6 - round(fallback_beta(symbol).beta * units)
+            set_answer(chain, devnet, symbol, START_PRICES[symbol] * moved // 10**6, mine=False)
         return account_data(chain, devnet, user, snap.block_number)[5]
 
     assert hf_after(fall - 0.0001) >= 10**18  # one basis point less: still healthy on chain

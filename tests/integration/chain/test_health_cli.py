@@ -47,6 +47,9 @@ def test_health_json_lists_each_account_with_its_collaterals_and_debts(devnet: d
     assert rows[0]["health_factor"] == pytest.approx(1.5, abs=1e-6)
     assert weth["liquidation_price_usd"] == pytest.approx(2000, rel=1e-6)
     assert rows[0]["debts"][0]["symbol"] == "USDC"
+    # What `run` hedges at the class betas: 10 WETH at 1.1, the USDC debt at 0.
+    assert (weth["beta"], rows[0]["debts"][0]["beta"]) == (1.1, 0.0)
+    assert rows[0]["net_delta_usd"] == pytest.approx(10 * 3_000 * 1.1, rel=1e-6)
     assert rows[0]["matches_chain"] is True and rows[0]["aave_release"] == devnet["aave_version"]
     assert rows[1]["health_factor"] == "Infinity"  # no debt
     assert rows[1]["collaterals"] == [] and rows[1]["debts"] == []
