@@ -213,7 +213,7 @@ class Strategy(ABC, Generic[P]):
             **extra,
         )
 
-    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, **bounds: float) -> WakeUp:
+    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, **bounds: Any) -> WakeUp:
         """A wake-up for `plan`, made by `plan()` with the protective stop for a `hedge_usd` that the strategy's
         own `bounds` (WakeUp fields: a collateral band, a volatility band, a time) hold fixed.
 
@@ -245,6 +245,8 @@ class Strategy(ABC, Generic[P]):
                 trailing = self.params.stop_pct
             else:
                 lo, hi = max(lo, price), min(hi, price)  # a new stop: decide again on any move
+        lo = max(lo, bounds.pop("btc_below", 0.0))
+        hi = min(hi, bounds.pop("btc_above", math.inf))
         return WakeUp(btc_below=max(lo, 0.0), btc_above=hi, trailing_stop_pct=trailing, **bounds)
 
     @staticmethod

@@ -31,7 +31,7 @@ from bot.backtest.types import (
     open_loan,
     portfolio_result,
 )
-from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
+from bot.domain.features.series import EMPTY_TRACKER_FEATURES, FeatureSeries, feature_series
 from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.inverse import EIGHT_HOURS_MS
@@ -197,7 +197,7 @@ class _Skipper:
     """
 
     def __init__(
-        self, bars: AlignedBars, vol: array[float], first: int, start: int, series: Series, settings: ReplaySettings
+        self, bars: AlignedBars, feats: FeatureSeries, first: int, start: int, series: Series, settings: ReplaySettings
     ) -> None:
         def view(col: array[float]) -> npt.NDArray[np.float64]:
             return np.frombuffer(col, dtype=_F64)
@@ -205,7 +205,8 @@ class _Skipper:
         self.ts = np.frombuffer(bars.ts_ms, dtype=np.int64)
         self.bh, self.bl, self.bc = view(bars.btc[1]), view(bars.btc[2]), view(bars.btc[3])
         self.cl, self.cc = view(bars.collateral[2]), view(bars.collateral[3])
-        self.vol = view(vol)
+        self.vol = view(feats.collateral_vol_annual)
+        self.feats = feats
         self.first, self.start = first, start
         self.jump = settings.guard.max_price_jump / 2
         n = len(bars)
@@ -257,6 +258,9 @@ class _Skipper:
                 | (vol <= wake.collateral_vol_below)
                 | (self.ts[i:e] >= due)
             )
+            for name in wake.feature_changes:
+                col = np.frombuffer(getattr(self.feats, name), dtype=_F64 if name != "samples" else np.int64)
+                hit |= col[i - self.first : e - self.first] != col[i - 1 - self.first]
             k = int(np.argmax(hit))
             if hit[k]:
                 return i + k
@@ -352,7 +356,7 @@ def run_hedged(
     # Wake-ups: with a bar no shorter than the heartbeat every bar triggers a decision, so the bars the
     # skipper passes over are exactly those on which a decision would have changed nothing.
     skipper = (
-        _Skipper(bars, feats.collateral_vol_annual, first, start, series, settings)
+        _Skipper(bars, feats, first, start, series, settings)
         if settings.wake_ups and bars.bar_ms >= settings.triggers.heartbeat_ms
         else None
     )
