@@ -191,7 +191,7 @@ class _Skipper:
     collateral's volatility leaves its band, the time comes) or when anything else can change a result:
     the BTC high or low reaches a resting order or the short's liquidation price (the paper engine's quiet
     band), the collateral low reaches the guardian's trigger or the loan's liquidation price, funding falls
-    due or its rate changes, a price moves half the guards' jump limit from the price they last trusted, or
+    due or its rate changes, a price moves about half the guards' jump limit from the price they last trusted, or
     the data has a gap or a jump (that bar and the one before it are decided, so the guards see what they
     would have seen deciding every bar).
     """
@@ -208,7 +208,8 @@ class _Skipper:
         self.vol = view(feats.collateral_vol_annual)
         self.feats = feats
         self.first, self.start = first, start
-        self.jump = settings.guard.max_price_jump / 2
+        # Two moves of this in a row stay within the guards' jump limit: (1 + j)^2 = 1 + max_price_jump.
+        self.jump = math.sqrt(1.0 + settings.guard.max_price_jump) - 1.0
         n = len(bars)
         forced = np.zeros(n, dtype=bool)
         forced[1:] = np.frombuffer(bars.gap_before, dtype=np.uint8)[1:] != 0
