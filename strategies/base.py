@@ -376,7 +376,7 @@ class Strategy(ABC, Generic[P]):
             **extra,
         )
 
-    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, **bounds: float) -> WakeUp:
+    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, **bounds: Any) -> WakeUp:
         """A wake-up for `plan`, made by `plan()` with the protective stop for a `hedge_usd` that the strategy's
         own `bounds` (WakeUp fields: a collateral band, a volatility band, a time) hold fixed.
 
@@ -408,6 +408,8 @@ class Strategy(ABC, Generic[P]):
                 trailing = self.stop_distance(snapshot)  # the pct `protective_stop` places at (inside liquidation)
             else:
                 lo, hi = max(lo, price), min(hi, price)  # a new stop: decide again on any move
+        lo = max(lo, bounds.pop("btc_below", 0.0))
+        hi = min(hi, bounds.pop("btc_above", math.inf))
         kept = cast(CapitalState, plan.state)
         stopped_ms, stopped_at = kept.get("stopped_ms"), kept.get("stopped_at")
         if stopped_ms is not None and stopped_at is not None:

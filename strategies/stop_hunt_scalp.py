@@ -122,8 +122,25 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
                     "scalp": scalp,
                 },
             )
-        return base.with_(
+        resting = base.with_(
             conditional=(ConditionalEntry(trigger, scalp, stop_price, "scalp"),),
             reason=f"scalp short of {scalp} contracts rests under swing low {level:,.1f} at {trigger:,.1f}",
             state=keep,
         )
+        if p.base_ratio or snapshot.lending.collateral_amount <= 0:
+            return resting  # the base follows the collateral's value and beta, which move on every bar
+        # Nothing changes until the mark reaches the entry or the swing low moves (the base covers only the
+        # margin's own BTC, which the wake-up's BTC band follows).
+        # The entry's size, a share of the collateral's value, stays `scalp` contracts between these prices.
+        per_contract = size / (p.scalp_ratio * snapshot.lending.collateral_amount)
+        coll_lo = (scalp - 0.5 + 1e-6) * per_contract if scalp > 1 else 0.0
+        coll_hi = (scalp + 0.5 - 1e-6) * per_contract
+        wake = self.held_wake(
+            snapshot,
+            resting,
+            btc_below=trigger,
+            collateral_below=coll_lo,
+            collateral_above=coll_hi,
+            feature_changes=("swing_low",),
+        )
+        return resting.with_(wake=wake)

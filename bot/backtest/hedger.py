@@ -31,7 +31,7 @@ from bot.backtest.types import (
     open_loan,
     portfolio_result,
 )
-from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
+from bot.domain.features.series import EMPTY_TRACKER_FEATURES, FeatureSeries, feature_series
 from bot.domain.features.tracker import MarketFeatures
 from bot.domain.instruments import Instrument
 from bot.domain.inverse import EIGHT_HOURS_MS
@@ -191,13 +191,13 @@ class _Skipper:
     collateral's volatility leaves its band, the time comes) or when anything else can change a result:
     the BTC high or low reaches a resting order or the short's liquidation price (the paper engine's quiet
     band), the collateral low reaches the guardian's trigger or the loan's liquidation price, funding falls
-    due or its rate changes, a price moves half the guards' jump limit from the price they last trusted, or
+    due or its rate changes, a price moves about half the guards' jump limit from the price they last trusted, or
     the data has a gap or a jump (that bar and the one before it are decided, so the guards see what they
     would have seen deciding every bar).
     """
 
     def __init__(
-        self, bars: AlignedBars, vol: array[float], first: int, start: int, series: Series, settings: ReplaySettings
+        self, bars: AlignedBars, feats: FeatureSeries, first: int, start: int, series: Series, settings: ReplaySettings
     ) -> None:
         def view(col: array[float]) -> npt.NDArray[np.float64]:
             return np.frombuffer(col, dtype=_F64)
@@ -205,9 +205,11 @@ class _Skipper:
         self.ts = np.frombuffer(bars.ts_ms, dtype=np.int64)
         self.bh, self.bl, self.bc = view(bars.btc[1]), view(bars.btc[2]), view(bars.btc[3])
         self.cl, self.cc = view(bars.collateral[2]), view(bars.collateral[3])
-        self.vol = view(vol)
+        self.vol = view(feats.collateral_vol_annual)
+        self.feats = feats
         self.first, self.start = first, start
-        self.jump = settings.guard.max_price_jump / 2
+        # Two moves of this in a row stay within the guards' jump limit: (1 + j)^2 = 1 + max_price_jump.
+        self.jump = math.sqrt(1.0 + settings.guard.max_price_jump) - 1.0
         n = len(bars)
         forced = np.zeros(n, dtype=bool)
         forced[1:] = np.frombuffer(bars.gap_before, dtype=np.uint8)[1:] != 0
@@ -257,6 +259,9 @@ class _Skipper:
                 | (vol <= wake.collateral_vol_below)
                 | (self.ts[i:e] >= due)
             )
+            for name in wake.feature_changes:
+                col = np.frombuffer(getattr(self.feats, name), dtype=_F64 if name != "samples" else np.int64)
+                hit |= col[i - self.first : e - self.first] != col[i - 1 - self.first]
             k = int(np.argmax(hit))
             if hit[k]:
                 return i + k
@@ -352,7 +357,7 @@ def run_hedged(
     # Wake-ups: with a bar no shorter than the heartbeat every bar triggers a decision, so the bars the
     # skipper passes over are exactly those on which a decision would have changed nothing.
     skipper = (
-        _Skipper(bars, feats.collateral_vol_annual, first, start, series, settings)
+        _Skipper(bars, feats, first, start, series, settings)
         if settings.wake_ups and bars.bar_ms >= settings.triggers.heartbeat_ms
         else None
     )

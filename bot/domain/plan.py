@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bot.domain.features.tracker import MarketFeatures
 from bot.domain.snapshot import EMPTY_STATE, StrategyState
 
 
@@ -63,12 +64,19 @@ class WakeUp:
     # it may follow the mark down, and the bot replaces the resting stop once that has moved beyond the
     # reconciler's `stop_move_bps`. None: the plan's stops stay exactly as they are.
     trailing_stop_pct: float | None = None
+    # MarketFeatures fields the plan depends on beyond the bands (e.g. "swing_low"): any change wakes it.
+    feature_changes: tuple[str, ...] = ()
 
     def problem(self) -> str | None:
         """Why the wake-up cannot be used (a NaN bound), or None."""
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             if name == "trailing_stop_pct" and value is None:
+                continue
+            if name == "feature_changes":
+                unknown = [f for f in value if f not in MarketFeatures.__dataclass_fields__]
+                if unknown:
+                    return f"returned a wake-up on unknown features {unknown}"
                 continue
             if not isinstance(value, int | float) or value != value:
                 return f"returned a wake-up with {name}={value!r}"

@@ -194,4 +194,5 @@ def held_wake(
         collateral_vol_above=wake.collateral_vol_above,
         at_ms=wake.at_ms,
         trailing_stop_pct=wake.trailing_stop_pct,
+        feature_changes=wake.feature_changes,
     )

@@ -54,23 +54,26 @@ def assert_same_results(skipping: Any, every_bar: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "health_factor", "skips"),
+    ("strategy", "start", "end", "health_factor", "share"),
     [
-        ("2021-07-20", "2021-08-05", 3.0, True),  # hourly bars expanded: calm, unhedged, the stop trails
-        ("2022-01-10", "2022-01-25", 3.0, True),  # 5m bars: a fall, funding and the stop trailing it
-        ("2021-05-12", "2021-05-20", 2.0, False),  # the 1m file: the May 2021 crash, hedged throughout
+        # hourly bars expanded: calm, unhedged, the stop trails: most bars skipped
+        ("dynamic", "2021-07-20", "2021-08-05", 3.0, 1 / 3),
+        ("dynamic", "2022-01-10", "2022-01-25", 3.0, 1 / 3),  # 5m bars: a fall, funding and the trailing stop
+        # the 1m file, the May 2021 crash: hedged throughout, its plan follows the collateral and beta, so
+        # every bar is decided
+        ("dynamic", "2021-05-12", "2021-05-20", 2.0, 1.0),
+        # the scalp rests under the swing low (skipped until that moves), then trades often
+        ("stop-hunt-scalp", "2021-07-20", "2021-07-27", 3.0, 0.6),
     ],
 )
-def test_dynamic_with_wake_ups_gives_the_results_of_deciding_on_every_bar(
-    start: str, end: str, health_factor: float, skips: bool
+def test_wake_ups_give_the_results_of_deciding_on_every_bar(
+    strategy: str, start: str, end: str, health_factor: float, share: float
 ) -> None:
-    skipping, every_bar = both_ways(
-        start, end, "dynamic", LendingSetup(start_health_factor=health_factor), bot_settings()
-    )
+    setup = LendingSetup(start_health_factor=health_factor)
+    skipping, every_bar = both_ways(start, end, strategy, setup, bot_settings())
     assert_same_results(skipping, every_bar)
     assert len(skipping[3]) > 2  # it traded
-    # Unhedged it skips most bars; hedged, its plan follows the collateral and beta: every bar is decided.
-    assert (skipping[1].decisions < every_bar[1].decisions / 3) == skips
+    assert skipping[1].decisions <= share * every_bar[1].decisions
 
 
 def test_with_the_guardian_and_no_change_band_too() -> None:
