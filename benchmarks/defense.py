@@ -10,20 +10,34 @@ loan"). The replay is the bot's own decision step; nothing moves from the exchan
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hedge_quality import CRASHES, _candles  # noqa: E402  (the same windows and the same files)
-
 from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
-from bot.backtest.data import align, load_funding, parse_time_ms  # noqa: E402
+from bot.backtest.data import Candles, align, load_candles, load_funding, parse_time_ms  # noqa: E402
 from bot.backtest.run import Backtest, LendingSetup, backtest  # noqa: E402
 from bot.plugins import loader as plugins  # noqa: E402
 from bot.venues.ccxt.registry import builtin_instrument  # noqa: E402
 
 RESERVE_USD = 20_000.0
+H1 = ("binance_BTCUSDT_1h.csv.gz", "binance_ETHUSDT_1h.csv.gz")
+M5_21 = ("binance_BTCUSDT_5m_20201201-20210717.csv.gz", "binance_ETHUSDT_5m_20201201-20210717.csv.gz")
+M5_22 = ("binance_BTCUSDT_5m_20220101-20220804.csv.gz", "binance_ETHUSDT_5m_20220101-20220804.csv.gz")
+# Four well-known crashes, on the finest shared data that holds each.
+CRASHES = {
+    "2020-03 COVID (1h)": (H1, "2020-03-05", "2020-03-19"),
+    "2021-05 (5m)": (M5_21, "2021-05-12", "2021-05-26"),
+    "2022-05 LUNA (5m)": (M5_22, "2022-05-03", "2022-05-17"),
+    "2022-06 3AC (5m)": (M5_22, "2022-06-08", "2022-06-22"),
+}
+
+
+@cache
+def _candles(name: str) -> Candles:
+    return load_candles(DATA / name)
 
 
 def run(window: tuple[tuple[str, str], str, str], strategy: str, params: dict[str, float], reserve: float) -> Backtest:

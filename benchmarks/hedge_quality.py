@@ -1,93 +1,73 @@
-"""Hedge quality on the shared data: effectiveness in four crashes and the cost in a bull quarter, for every
-built-in strategy at its defaults, the static 50 % hedge and the best static ratio hindsight would pick.
+"""Hedge quality on the shared 1h history (2018-01 .. 2022-10), on every window (`hedgebot evaluate`):
+each built-in strategy at its defaults and static hedges of 25, 50, 75 and 100 %, over every 14-day window
+(7-day step; the crash windows are those where ETH fell >= 20 % from a high), every rising 90-day window,
+and one run over the whole history.
 
-Standard position: 100k USD of ETH at HF 1.5 (LT 0.825, bonus 5 %), 20k USD of hedge capital.
-Prints a Markdown table (the one in docs/backtest.md).
+Standard position: 100k USD of ETH at HF 1.5 (LT 0.825, bonus 5 %), 20k USD of hedge capital, the
+guardian at its defaults with a 20k USD reserve (benchmarks/defense.py). The built-in defaults were chosen
+by walk-forward on 2018-2021 (benchmarks/walk_forward.py), so this whole-history table is partly
+in-sample; the out-of-sample table is walk_forward.py's. Prints the Markdown table of docs/backtest.md,
+then the best static ratio with hindsight and the time taken.
+
+    .venv/bin/python benchmarks/hedge_quality.py [--processes N]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.backtest.data import SHARED_DATA_DIR as DATA  # noqa: E402
-from bot.backtest.data import Candles, align, load_candles, load_funding, parse_time_ms  # noqa: E402
-from bot.backtest.run import Backtest, LendingSetup, backtest  # noqa: E402
+from bot.backtest.data import align, load_candles, load_funding  # noqa: E402
+from bot.evaluate import Evaluation, StrategySpec, evaluate  # noqa: E402
+from bot.evaluate.report import HEADERS, describe, markdown, rows  # noqa: E402
 from bot.plugins import loader as plugins  # noqa: E402
 from bot.venues.ccxt.registry import builtin_instrument  # noqa: E402
-from strategies.base import Strategy  # noqa: E402
+from strategies import BUILTIN  # noqa: E402
 
-H1 = ("binance_BTCUSDT_1h.csv.gz", "binance_ETHUSDT_1h.csv.gz")
-M5_21 = ("binance_BTCUSDT_5m_20201201-20210717.csv.gz", "binance_ETHUSDT_5m_20201201-20210717.csv.gz")
-M5_22 = ("binance_BTCUSDT_5m_20220101-20220804.csv.gz", "binance_ETHUSDT_5m_20220101-20220804.csv.gz")
-CRASHES = {
-    "2020-03 COVID (1h)": (H1, "2020-03-05", "2020-03-19"),
-    "2021-05 (5m)": (M5_21, "2021-05-12", "2021-05-26"),
-    "2022-05 LUNA (5m)": (M5_22, "2022-05-03", "2022-05-17"),
-    "2022-06 3AC (5m)": (M5_22, "2022-06-08", "2022-06-22"),
-}
-BULL = ("2020-Q3 bull (1h)", (H1, "2020-07-01", "2020-10-01"))
-STATIC_RATIOS = [round(0.1 * k, 1) for k in range(0, 16)]
+STATIC_RATIOS = (0.25, 0.5, 0.75, 1.0)
 
 
-@cache
-def _candles(name: str) -> Candles:
-    return load_candles(DATA / name)
+def contenders() -> list[StrategySpec]:
+    """Static hedges at each ratio, then every built-in at its defaults (percentage only when its default
+    ratio is not one of the static ones)."""
+    specs = [StrategySpec("percentage", {"hedge_ratio": r}, f"static {r:.0%}") for r in STATIC_RATIOS]
+    default_ratio = plugins.load("percentage").params.hedge_ratio
+    for name in BUILTIN:
+        if name != "percentage" or default_ratio not in STATIC_RATIOS:
+            specs.append(StrategySpec(name))
+    return specs
 
 
-def run(window: tuple[tuple[str, str], str, str], strategies: list[tuple[str, Strategy[Any]]]) -> Backtest:
-    (btc, coll), start, end = window
-    start_ms = parse_time_ms(start)
-    bars = align(_candles(btc), _candles(coll), start_ms - 7 * 86_400_000, parse_time_ms(end))
+def run(processes: int | None = None) -> Evaluation:
+    bars = align(load_candles(DATA / "binance_BTCUSDT_1h.csv.gz"), load_candles(DATA / "binance_ETHUSDT_1h.csv.gz"))
     funding = load_funding(DATA / "binance_BTCUSDT_perp_funding_8h.csv")
-    return backtest(bars, start_ms, LendingSetup(), strategies, builtin_instrument("binancecoinm"), funding)
+    return evaluate(contenders(), bars, builtin_instrument("binancecoinm"), funding, processes=processes)
 
 
-def contenders() -> list[tuple[str, Strategy[Any]]]:
-    out: list[tuple[str, Strategy[Any]]] = [("static 50 %", plugins.load("percentage", {"hedge_ratio": 0.5}))]
-    for name, cls in plugins.available().items():
-        if name != "percentage":
-            out.append((name, cls.from_params({})))
-    return out
-
-
-def table() -> list[str]:
-    names = [label for label, _ in contenders()]
-    crash_cols = list(CRASHES)
-    lines = [
-        "| strategy | " + " | ".join(f"{c} effectiveness" for c in crash_cols) + f" | {BULL[0]} cost (USD) |",
-        "|---|" + "---|" * (len(crash_cols) + 1),
+def table(ev: Evaluation) -> list[str]:
+    statics = [s for s in ev.summaries if s.label.startswith("static ")]
+    best = max(statics, key=lambda s: s.effectiveness_mean)
+    return [
+        *markdown(HEADERS, rows(ev)),
+        "",
+        f"Best static ratio with hindsight (highest mean effectiveness over these windows): {best.label},"
+        f" {best.effectiveness_mean:.2f}.",
+        "",
+        describe(ev),
     ]
-    cells: dict[str, list[str]] = {n: [] for n in names}
-    best: list[str] = []
-    unhedged: list[str] = []
-    for title, window in [*CRASHES.items(), BULL]:
-        result = run(window, contenders())
-        is_bull = title == BULL[0]
-        for r in result.runs:
-            cost = result.unhedged.final_equity_usd - r.portfolio.final_equity_usd
-            liq = " (liq.)" if r.portfolio.liquidated else ""
-            cells[r.label].append(f"{cost:,.0f}" if is_bull else f"{r.effectiveness:.2f}{liq}")
-        sweep = run(window, [(f"{x}", plugins.load("percentage", {"hedge_ratio": x})) for x in STATIC_RATIOS])
-        if is_bull:
-            top = min(sweep.runs, key=lambda r: result.unhedged.final_equity_usd - r.portfolio.final_equity_usd)
-            best.append(f"{result.unhedged.final_equity_usd - top.portfolio.final_equity_usd:,.0f} (ratio {top.label})")
-            unhedged.append(f"final {result.unhedged.final_equity_usd:,.0f}")
-        else:
-            top = max(sweep.runs, key=lambda r: r.effectiveness)
-            best.append(f"{top.effectiveness:.2f} (ratio {top.label})")
-            u = result.unhedged
-            unhedged.append(f"max DD {u.max_drawdown_usd:,.0f}, {u.liquidation_events} liq.")
-    lines += [f"| {n} | " + " | ".join(cells[n]) + " |" for n in names]
-    lines.append("| best static ratio (hindsight) | " + " | ".join(best) + " |")
-    lines.append("| unhedged | " + " | ".join(unhedged) + " |")
-    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hedge quality on every window of the shared history")
+    parser.add_argument("--processes", type=int)
+    args = parser.parse_args()
+    print("\n".join(table(run(args.processes))))
 
 
 if __name__ == "__main__":
-    print("\n".join(table()))
+    main()

@@ -13,8 +13,9 @@ The stable entry points:
   in rising quarters.
 - `evaluate(specs, bars, instrument, funding, ...)` -> Evaluation: all of it for many specs, on several
   processes; `resummarize(evaluation, windows)` re-sums over a subset (a walk-forward split's part).
-- `walk_forward_splits(start_ms, end_ms, ...)` -> list[Split]: choose on `split.in_sample(windows)`,
-  score on `split.out_of_sample(windows)`, roll.
+- `walk_forward_splits(start_ms, end_ms, ...)` -> list[Split]: choose on `split.in_sample(windows)`
+  (`choose(summaries)`: fewest liquidation windows, then the best `objective`), score on
+  `split.out_of_sample(windows)`, roll.
 """
 
 from bot.evaluate.aggregate import Summary, summarize
@@ -30,10 +31,18 @@ from bot.evaluate.score import (
     score_windows,
     whole_history,
 )
-from bot.evaluate.walk_forward import Split, out_of_sample_windows, walk_forward_splits
+from bot.evaluate.walk_forward import (
+    COST_UNIT_USD,
+    Split,
+    choose,
+    objective,
+    out_of_sample_windows,
+    walk_forward_splits,
+)
 from bot.evaluate.windows import CRASH_DRAWDOWN, Window, bar_range, fortnights, rising_quarters, slice_bars, windows
 
 __all__ = [
+    "COST_UNIT_USD",
     "CRASH_DRAWDOWN",
     "EVALUATION_SETUP",
     "RESERVE_USD",
@@ -46,9 +55,11 @@ __all__ = [
     "WindowScore",
     "bar_range",
     "bot_replay_settings",
+    "choose",
     "default_processes",
     "evaluate",
     "fortnights",
+    "objective",
     "out_of_sample_windows",
     "resummarize",
     "rising_quarters",
