@@ -91,6 +91,12 @@ class StrategyParams(BaseModel):
         ge=0,
         description="after a stop-out, stay out this long, unless the price falls back below the stop first",
     )
+    reenter_within: float = Field(
+        0.25,
+        ge=0,
+        lt=1,
+        description="a stopped-out hedge re-enters at once while the collateral is within this fall of liquidation",
+    )
 
 
 # Room kept between a protective stop and the short's own liquidation price, beyond the risk layer's 1 %:
@@ -268,7 +274,9 @@ class Strategy(ABC, Generic[P]):
         planned to keep one, and now none is held (its stop fired, or the venue closed it). After one the
         strategy stays out for `reentry_hours`, unless the price falls back a stop's distance below where it
         was stopped (about where the stopped short was opened): the rise that stopped it has reversed, and a
-        new short gets a new stop from the lower price. Re-entering at once would sell again into the rise
+        new short gets a new stop from the lower price; or unless the loan is within `reenter_within` of its
+        liquidation, where a bounce that stops the short is no reason to leave the loan unhedged.
+        Re-entering at once would sell again into the rise
         that just cost a stop's worth of capital, and re-entering just under the stop would be stopped again
         by the same noise.
         """
@@ -283,6 +291,14 @@ class Strategy(ABC, Generic[P]):
             stopped_ms, stopped_at = snapshot.now_ms, snapshot.btc_price
         if stopped_ms is None or stopped_at is None:
             return StopOut(False, "", None, None)
+        if snapshot.lending.distance_to_liquidation <= self.params.reenter_within:
+            # The loan is in danger: sitting out now would leave it unhedged in the fall the hedge is for.
+            return StopOut(
+                False,
+                f"re-entered: the loan is {snapshot.lending.distance_to_liquidation:.0%} from liquidation",
+                None,
+                None,
+            )
         until_ms = stopped_ms + self.params.reentry_hours * 3_600_000
         rearm = stopped_at * (1.0 - self.stop_distance(snapshot))  # about where the stopped short was opened
         if snapshot.btc_price <= rearm:
@@ -317,6 +333,11 @@ class Strategy(ABC, Generic[P]):
         cap = self.params.max_stop_loss * equity / self.stop_distance(snapshot)
         if hedge_usd <= cap:
             return hedge_usd, ""
+        # The equity moves with the price, so the cap does too: a short held within a quarter above it is kept,
+        # or every wobble would buy back on a rise and sell again on a fall, paying fees each way.
+        held = snapshot.hedge.short_contracts * snapshot.instrument.contract_size_usd - equity
+        if cap < held <= min(hedge_usd, 1.25 * cap):
+            cap = held
         return cap, (
             f"sized on equity {equity:,.0f} USD: {cap:,.0f} USD hedged, so a stop-out costs at most "
             f"{self.params.max_stop_loss:.0%} of it"

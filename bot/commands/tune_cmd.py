@@ -35,7 +35,7 @@ from bot.evaluate.aggregate import Summary
 from bot.evaluate.evaluation import evaluate
 from bot.evaluate.report import HEADERS, LEGEND, rows
 from bot.evaluate.score import RESERVE_USD, StrategySpec, whole_history
-from bot.evaluate.walk_forward import DEFAULT_FIRST_TEST
+from bot.evaluate.walk_forward import COST_UNIT_USD, DEFAULT_FIRST_TEST
 from bot.evaluate.windows import Window, bar_range, slice_bars
 from bot.ops.output import format_value, print_grid, print_json, print_table, progress_bar
 from bot.plugins import loader as plugins
@@ -101,7 +101,7 @@ def _inputs(args: argparse.Namespace, spec: str, space: search.SearchSpace, **mo
         "strategy": spec,
         "space": space.describe(),
         "position": {k: getattr(args, k) for k in ("collateral_asset", "exchange", "gas_usd", "config")},
-        "objective": {"liquidation_weight": scoring.LIQUIDATION_WEIGHT, "half_lost_weight": scoring.HALF_LOST_WEIGHT},
+        "objective": {"liquidation_rank": scoring.LIQUIDATION_RANK, "cost_unit_usd": COST_UNIT_USD},
         **more,
     }
 

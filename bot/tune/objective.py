@@ -1,20 +1,15 @@
-"""What a trial of `hedgebot tune` maximises, scored with `hedgebot evaluate`'s own scorer.
+"""What a trial of `hedgebot tune` maximises: the walk-forward's own choice rule, as one number.
 
-One number per parameter set, from the issue's figures over the in-sample windows:
-
-    objective = mean effectiveness over crash fortnights
-              - LIQUIDATION_WEIGHT x share of fortnights with a loan liquidation
-              - HALF_LOST_WEIGHT x share of fortnights where the hedge account lost half its capital
-              - mean cost in rising quarters / hedge capital
-
-Effectiveness is what a hedge is for; a liquidation or a wiped account is what it must never allow, so
-each weighs more than any gain in effectiveness (one liquidation in 20 fortnights costs 0.25); the cost
-of holding the hedge while the collateral rises is counted in units of the capital put up for it.
+The built-in defaults are chosen on each split's in-sample windows by `bot.evaluate.walk_forward.choose`:
+fewest windows with a loan liquidation first, then the highest `objective` (mean plus 10th-percentile
+effectiveness over the crash windows, less the mean cost in rising quarters per 10,000 USD). A sampler
+needs one number, so a liquidation window here costs LIQUIDATION_RANK, more than any difference in that
+objective can make up: the order of the trials is `choose`'s order. Each window is scored with
+`hedgebot evaluate`'s scorer.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 
 from bot.backtest.data import AlignedBars, FundingSeries
@@ -22,20 +17,17 @@ from bot.backtest.run import LendingSetup, ReplaySettings
 from bot.domain.instruments import Instrument
 from bot.evaluate.aggregate import Summary, summarize
 from bot.evaluate.score import StrategySpec, WindowScore, score_window
+from bot.evaluate.walk_forward import objective as choice_objective
 from bot.evaluate.windows import Window
 
-LIQUIDATION_WEIGHT = 5.0
-HALF_LOST_WEIGHT = 2.0
+# Effectiveness figures lie within a few units and costs within a few 10,000 USD: 100 per liquidation
+# window outranks them, as `choose` ranks liquidations first.
+LIQUIDATION_RANK = 100.0
 
 
-def objective(summary: Summary, hedge_capital_usd: float) -> float:
-    """The number a trial maximises (see the module docstring); a term with no window to measure it is 0."""
-    effectiveness = summary.effectiveness_mean if math.isfinite(summary.effectiveness_mean) else 0.0
-    fortnights = max(1, summary.fortnights)
-    liquidations = summary.liquidation_windows / fortnights
-    half_lost = summary.half_capital_lost_windows / fortnights
-    cost = summary.cost_mean_usd / hedge_capital_usd if math.isfinite(summary.cost_mean_usd) else 0.0
-    return effectiveness - LIQUIDATION_WEIGHT * liquidations - HALF_LOST_WEIGHT * half_lost - cost
+def objective(summary: Summary) -> float:
+    """`choose`'s order as one number; -inf while no crash window has been scored (nothing to judge on)."""
+    return choice_objective(summary) - LIQUIDATION_RANK * summary.liquidation_windows
 
 
 def running_objective(
@@ -55,4 +47,4 @@ def running_objective(
     scores: list[WindowScore] = []
     for window in windows:
         scores.append(score_window(spec, bars, window, instrument, funding, setup, settings, strategy))
-        yield objective(summarize(spec.name, scores), setup.hedge_capital_usd)
+        yield objective(summarize(spec.name, scores))

@@ -40,7 +40,8 @@ def split_date_ms(first_ms: int, end_ms: int, given: str | None = None) -> int:
 
 def walk(bars: AlignedBars, split_ms: int) -> Walk:
     """The windows of `bars` on each side of `split_ms`; UsageError ("too little data for the walk-forward
-    split") when the date lies outside the data or leaves too few fortnights on a side."""
+    split") when the date lies outside the data, leaves too few fortnights on a side, or no crash before it
+    (effectiveness, what a hedge is chosen for, is measured on crashes)."""
     first_ms, end_ms = bars.ts_ms[0], bars.ts_ms[-1] + bars.bar_ms
     at = format_time(split_ms)[:10]
     if not first_ms < split_ms < end_ms:
@@ -53,10 +54,11 @@ def walk(bars: AlignedBars, split_ms: int) -> Walk:
     chosen, scored = split.in_sample(every), split.out_of_sample(every)
     n_in = sum(w.kind == "fortnight" for w in chosen)
     n_out = sum(w.kind == "fortnight" for w in scored)
-    if n_in < MIN_IN_SAMPLE_FORTNIGHTS or n_out < MIN_OUT_OF_SAMPLE_FORTNIGHTS:
+    crashes = sum(w.crash for w in chosen)
+    if n_in < MIN_IN_SAMPLE_FORTNIGHTS or n_out < MIN_OUT_OF_SAMPLE_FORTNIGHTS or crashes == 0:
         raise UsageError(
-            f"too little data for the walk-forward split at {at}: {n_in} fortnights end before it (at least"
-            f" {MIN_IN_SAMPLE_FORTNIGHTS} needed) and {n_out} start from it (at least"
-            f" {MIN_OUT_OF_SAMPLE_FORTNIGHTS}); move --split or widen --start/--end"
+            f"too little data for the walk-forward split at {at}: {n_in} fortnights end before it ({crashes}"
+            f" of them crashes; at least {MIN_IN_SAMPLE_FORTNIGHTS} and one crash needed) and {n_out} start from"
+            f" it (at least {MIN_OUT_OF_SAMPLE_FORTNIGHTS}); move --split or widen --start/--end"
         )
     return Walk(split, tuple(chosen), tuple(scored))

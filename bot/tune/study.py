@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,14 +112,16 @@ def run_trials(
         try:
             for step, value in enumerate(scores(params)):
                 last = value
+                if not math.isfinite(value):
+                    continue  # nothing to judge on yet (no crash window so far): no step to compare
                 trial.report(value, step)
                 if trial.should_prune():
                     raise optuna.TrialPruned()
         except UsageError as exc:  # a plugin's own validator refused this combination: not a point to score
             trial.set_user_attr(INVALID_ATTR, str(exc))
             raise optuna.TrialPruned() from None
-        if last is None:
-            raise UsageError("no in-sample window to score a trial on")
+        if last is None or not math.isfinite(last):
+            raise UsageError("no in-sample window to judge a trial on")
         return last
 
     done = 0

@@ -11,9 +11,12 @@ from bot.backtest.data import AlignedBars, parse_time_ms
 from bot.errors import UsageError
 from bot.evaluate import (
     Split,
+    Summary,
     Window,
     WindowScore,
+    choose,
     fortnights,
+    objective,
     rising_quarters,
     slice_bars,
     summarize,
@@ -122,3 +125,18 @@ def test_summary_takes_effectiveness_from_crashes_and_cost_from_rising_quarters(
     assert (s.liquidation_windows, s.half_capital_lost_windows) == (1, 1)
     assert (s.cost_mean_usd, s.cost_worst_usd) == (200.0, 300.0)
     assert math.isnan(summarize("none", []).effectiveness_mean)
+
+
+def _summary(label: str, eff: float, p10: float, liq: int, cost: float) -> Summary:
+    return Summary(label, 10, 5, eff, eff, p10, p10, liq, 0, 4, cost, cost)
+
+
+def test_choose_prefers_fewer_liquidations_then_effectiveness_less_cost() -> None:
+    a = _summary("a", 0.9, 0.8, 1, 0.0)  # best effectiveness, but a liquidation
+    b = _summary("b", 0.5, 0.4, 0, 1_000.0)  # 0.9 - 0.1
+    c = _summary("c", 0.6, 0.5, 0, 5_000.0)  # 1.1 - 0.5
+    assert objective(b) == pytest.approx(0.8) and objective(c) == pytest.approx(0.6)
+    assert choose([a, b, c]).label == "b"
+    assert choose([a]).label == "a"
+    with pytest.raises(UsageError):
+        choose([])

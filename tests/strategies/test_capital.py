@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cache
+from typing import Any
 
 import pytest
 
 from bot.backtest.data import SHARED_DATA_DIR, AlignedBars, align, load_candles, load_funding, parse_time_ms
 from bot.domain.inverse import initial_margin_btc, liquidation_price
+from bot.domain.plan import HedgePlan
 from bot.domain.snapshot import HedgeView, Snapshot
 from bot.evaluate import StrategySpec, whole_history
 from bot.plugins import loader as plugins
@@ -61,17 +63,20 @@ def test_the_old_dynamic_default_stop_would_have_sat_beyond_its_liquidation_pric
     assert dynamic.stop_distance(snap) == pytest.approx(dynamic.stop_room(snap))
 
 
+def _stopped(strategy: Any, health_factor: float) -> tuple[Snapshot, HedgePlan]:
+    """A short opened and held at `health_factor`, then gone at 66,000 without a plan asking: a stop-out."""
+    danger = with_hedge(snapshot_at(health_factor), equity_btc=1.0)
+    opened = strategy.decide(danger)
+    held = strategy.decide(replace(with_hedge(danger, short=opened.contracts, equity_btc=1.0), state=opened.state))
+    assert held.hedge_usd > 0
+    stopped = replace(with_hedge(danger, short=0, equity_btc=1.0), btc_price=66_000.0, now_ms=HOUR, state=held.state)
+    return stopped, strategy.decide(stopped)
+
+
 @pytest.mark.parametrize("name", HEDGES)
 def test_after_a_stop_out_it_stays_out_then_re_enters_after_the_wait(name: str) -> None:
     strategy = plugins.load(name, {})
-    danger = snapshot_at(1.15)
-    opened = strategy.decide(with_hedge(danger, equity_btc=1.0))
-    held = strategy.decide(replace(with_hedge(danger, short=opened.contracts, equity_btc=1.0), state=opened.state))
-    margin_only = strategy.plan(with_hedge(danger, equity_btc=1.0), 0.0, reason="margin only").contracts
-    assert held.contracts > margin_only
-    # The short is gone without a plan asking for it: its stop fired at 66,000.
-    stopped = replace(with_hedge(danger, short=0, equity_btc=1.0), btc_price=66_000.0, now_ms=HOUR, state=held.state)
-    out = strategy.decide(stopped)
+    stopped, out = _stopped(strategy, 1.5)  # 33 % from liquidation: no hurry
     assert out.hedge_usd == 0.0 and "stopped out at 66,000.0" in out.reason
     later = replace(stopped, now_ms=2 * HOUR, state=out.state)  # still out, the short now the margin's own delta
     assert strategy.decide(later).hedge_usd == 0.0
@@ -83,16 +88,21 @@ def test_after_a_stop_out_it_stays_out_then_re_enters_after_the_wait(name: str) 
 @pytest.mark.parametrize("name", HEDGES)
 def test_a_price_back_a_stops_distance_below_the_stop_out_re_enters_early(name: str) -> None:
     strategy = plugins.load(name, {})
-    danger = with_hedge(snapshot_at(1.15), equity_btc=1.0)
-    opened = strategy.decide(danger)
-    held = strategy.decide(replace(with_hedge(danger, short=opened.contracts, equity_btc=1.0), state=opened.state))
-    stopped = replace(with_hedge(danger, short=0, equity_btc=1.0), btc_price=66_000.0, now_ms=HOUR, state=held.state)
-    out = strategy.decide(stopped)
+    stopped, out = _stopped(strategy, 1.5)
     rearm = 66_000.0 * (1 - strategy.stop_distance(stopped))
     just_above = strategy.decide(replace(stopped, btc_price=rearm * 1.01, now_ms=2 * HOUR, state=out.state))
     assert just_above.hedge_usd == 0.0
     below = strategy.decide(replace(stopped, btc_price=rearm * 0.99, now_ms=2 * HOUR, state=out.state))
     assert below.hedge_usd > 0 and "re-entered: price back below" in below.reason
+
+
+@pytest.mark.parametrize("name", HEDGES)
+def test_near_liquidation_a_stopped_hedge_re_enters_at_once(name: str) -> None:
+    """LUNA, 2022-05-10: a bounce stopped dynamic's short at HF 1.27; sitting out 72 h then left the loan
+    unhedged for the rest of the fall."""
+    strategy = plugins.load(name, {})
+    _, out = _stopped(strategy, 1.15)  # 13 % from liquidation, inside reenter_within (25 %)
+    assert out.hedge_usd > 0 and "re-entered: the loan is 13% from liquidation" in out.reason
 
 
 def test_a_plan_that_closes_the_short_itself_is_not_a_stop_out() -> None:
@@ -136,3 +146,14 @@ def test_the_replayed_account_survives_2018(name: str) -> None:
     funding = load_funding(SHARED_DATA_DIR / "binance_BTCUSDT_perp_funding_8h.csv")
     run = whole_history(StrategySpec(name), year_2018(), builtin_instrument("binancecoinm"), funding)
     assert not run.wiped and run.hedge_min_equity_usd > 2_000
+
+
+def test_a_short_a_little_above_the_equity_cap_is_kept_not_traded_back() -> None:
+    """The cap moves with the equity, which moves with the price: a short within a quarter above it stays."""
+    percentage = plugins.load("percentage", {"hedge_ratio": 1.0})
+    snap = with_hedge(snapshot_at(1.5), equity_btc=0.1)  # 6,000 USD: the cap is 0.25 x 6,000 / 0.15 = 10,000
+    assert percentage.decide(snap).hedge_usd == pytest.approx(10_000.0)
+    kept = percentage.decide(with_hedge(snapshot_at(1.5), short=170, equity_btc=0.1))  # 17,000 - 6,000 held
+    assert kept.hedge_usd == pytest.approx(11_000.0)
+    cut = percentage.decide(with_hedge(snapshot_at(1.5), short=200, equity_btc=0.1))  # 14,000: above 12,500
+    assert cut.hedge_usd == pytest.approx(10_000.0)

@@ -62,6 +62,10 @@ def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
         (["--split", "2021-07-10"], "too little data for the walk-forward split at 2021-07-10"),
         (["--split", "2019-01-01"], "too little data for the walk-forward split: --split 2019-01-01 is outside"),
         (["--end", "2021-04-01", "--split", "2021-03-20"], "too little data for the walk-forward split"),
+        (  # five calm fortnights in autumn 2019: no crash to judge a hedge on
+            ["--start", "2019-09-22", "--end", "2019-12-01", "--split", "2019-11-10"],
+            "5 fortnights end before it (0 of them crashes",
+        ),
         (["--strategy", "nope"], "unknown strategy 'nope'"),
         (["--start-health-factor", "0.9"], "start health factor"),
     ],
