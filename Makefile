@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 
 # The devnet's chain parts (anvil, the Aave V3.0 artifacts, the v3.6 sources and solc-js), pinned by package-lock.json.
 $(NODE_STAMP): package-lock.json
+	@# npm ci through a symlinked node_modules (a git worktree sharing another's) would empty the other's.
+	@if [ -L node_modules ]; then echo "node_modules is a symlink: install it where it points" >&2; exit 1; fi
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
