@@ -397,9 +397,10 @@ class Strategy(ABC, Generic[P]):
             **extra,
         )
 
-    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, **bounds: Any) -> WakeUp:
-        """A wake-up for `plan`, made by `plan()` with the protective stop for a `hedge_usd` that the strategy's
-        own `bounds` (WakeUp fields: a collateral band, a volatility band, a time) hold fixed.
+    def held_wake(self, snapshot: Snapshot, plan: HedgePlan, stop_pct: float | None = None, **bounds: Any) -> WakeUp:
+        """A wake-up for `plan`, made by `plan()` with the protective stop (`protective_stop(snapshot, stop_pct)`)
+        for a `hedge_usd` that the strategy's own `bounds` (WakeUp fields: a collateral band, a volatility band,
+        a time) hold fixed.
 
         It adds the BTC band in which the contracts stay the same: they cover `hedge_usd` plus the account's
         BTC equity, whose USD value is linear in the mark (wallet x P + the short's PnL), and change where that
@@ -424,9 +425,10 @@ class Strategy(ABC, Generic[P]):
         trailing = None
         if plan.contracts > 0:
             resting = hedge.stop_price
-            trails = resting is not None and plan.stop_price == self.protective_stop(snapshot)
+            trails = resting is not None and plan.stop_price == self.protective_stop(snapshot, stop_pct)
             if trails and hedge.short_contracts > 0 and resting is not None and resting > price:
-                trailing = self.stop_distance(snapshot)  # the pct `protective_stop` places at (inside liquidation)
+                # The pct `protective_stop` places at (inside liquidation).
+                trailing = min(self.params.stop_pct if stop_pct is None else stop_pct, self.stop_room(snapshot))
             else:
                 lo, hi = max(lo, price), min(hi, price)  # a new stop: decide again on any move
         lo = max(lo, bounds.pop("btc_below", 0.0))
@@ -439,6 +441,26 @@ class Strategy(ABC, Generic[P]):
             until_ms = stopped_ms + self.params.reentry_hours * 3_600_000
             bounds = {**bounds, "at_ms": min(bounds.get("at_ms", math.inf), until_ms)}
         return WakeUp(btc_below=max(lo, 0.0), btc_above=hi, trailing_stop_pct=trailing, **bounds)
+
+    @staticmethod
+    def btc_band_for_equity(snapshot: Snapshot, below_usd: float, above_usd: float) -> dict[str, float]:
+        """WakeUp bounds on the BTC mark for the hedge account's USD equity leaving (below_usd, above_usd).
+
+        With the account as it is, its USD equity is linear in the mark (wallet x P plus the short's PnL, as in
+        `held_wake`), so an equity level is a BTC price; the band wakes a hair early, never late.
+        """
+        hedge, price, size = snapshot.hedge, snapshot.btc_price, snapshot.instrument.contract_size_usd
+        held = hedge.contracts
+        wallet = hedge.equity_btc - (pnl_btc(held, size, hedge.entry_price, price) if held else 0.0)
+        slope = wallet + (held * size / hedge.entry_price if held else 0.0)  # USD of equity per USD of mark
+        equity = snapshot.hedge_equity_usd
+        if abs(slope) < 1e-12:
+            return {}  # the equity does not move with the mark
+        at_below = price + (below_usd - equity) / slope
+        at_above = price + (above_usd - equity) / slope
+        lo, hi = (at_below, at_above) if slope > 0 else (at_above, at_below)
+        room = 1e-9 * price
+        return {"btc_below": lo + room, "btc_above": hi - room}
 
     @staticmethod
     def btc_price_for_collateral_move(snapshot: Snapshot, collateral_price: float, beta: float) -> float:

@@ -14,6 +14,7 @@ market, and the account must outlive it).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pydantic import Field
 
@@ -89,13 +90,16 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
                 state={**keep, "entry": entry_f, "stop": stop_f, "level": snapshot.state.get("level"), "scalp": scalp},
             )
         if equity < peak * (1 - p.max_drawdown):
-            return base.with_(
+            out = base.with_(
                 reason=f"no scalping: equity {equity:,.0f} USD is more than {p.max_drawdown:.0%} below its peak"
                 f" {peak:,.0f}",
                 state=keep,
             )
+            return self._waiting(snapshot, out, [peak * (1 - p.max_drawdown)], peak)
         if stopped_ms is not None and snapshot.now_ms - stopped_ms < p.reentry_hours * 3_600_000:
-            return base.with_(reason=f"last scalp stopped: waiting {p.reentry_hours:g} h", state=keep)
+            out = base.with_(reason=f"last scalp stopped: waiting {p.reentry_hours:g} h", state=keep)
+            at_ms = stopped_ms + p.reentry_hours * 3_600_000
+            return self._waiting(snapshot, out, [peak * (1 - p.max_drawdown)], peak, at_ms=at_ms)
         if not math.isfinite(level):
             return base.with_(reason="no swing low yet", state=keep)
         trigger = level * (1 - p.entry_buffer_bps / 10_000)
@@ -135,12 +139,34 @@ class StopHuntScalp(Strategy[StopHuntScalpParams]):
         per_contract = size / (p.scalp_ratio * snapshot.lending.collateral_amount)
         coll_lo = (scalp - 0.5 + 1e-6) * per_contract if scalp > 1 else 0.0
         coll_hi = (scalp + 0.5 - 1e-6) * per_contract
-        wake = self.held_wake(
+        # The equity decides too: the entry is cut to what the equity carries (levels of one contract each).
+        per_scalp = size * (stop_price / trigger - 1.0) / p.max_stop_loss  # equity that carries one contract
+        levels = [peak * (1 - p.max_drawdown), per_scalp * scalp, per_scalp * (scalp + 1)]
+        return self._waiting(
             snapshot,
             resting,
+            levels,
+            peak,
             btc_below=trigger,
             collateral_below=coll_lo,
             collateral_above=coll_hi,
             feature_changes=("swing_low",),
         )
-        return resting.with_(wake=wake)
+
+    def _waiting(
+        self, snapshot: Snapshot, plan: HedgePlan, levels: list[float], peak: float, **bounds: Any
+    ) -> HedgePlan:
+        """`plan` with the wake-up that holds it: `bounds`, and the hedge account's equity staying between the
+        `levels` around it and under its `peak` (a rise past it is a new peak, remembered in the state)."""
+        if self.params.base_ratio or snapshot.lending.collateral_amount <= 0:
+            return plan  # the base follows the collateral's value and beta, which move on every bar
+        equity = snapshot.hedge_equity_usd
+        below = max((x for x in levels if x <= equity), default=-math.inf)
+        above = min([peak, *(x for x in levels if x > equity)])
+        band = self.btc_band_for_equity(snapshot, below, above) if equity > 0 else {}
+        btc_below = max(bounds.pop("btc_below", 0.0), band.get("btc_below", 0.0))
+        btc_above = band.get("btc_above", math.inf)
+        wake = self.held_wake(
+            snapshot, plan, self.params.base_stop_pct, btc_below=btc_below, btc_above=btc_above, **bounds
+        )
+        return plan.with_(wake=wake)
