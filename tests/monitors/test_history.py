@@ -20,7 +20,7 @@ from bot.clock import wall_ms
 from bot.config import ExchangeSettings
 from bot.devnet.exchange.candles import Candle, load_candles
 from bot.devnet.exchange.server import ExchangeServer
-from bot.domain.features.tracker import NEUTRAL_FEATURES, FeatureTracker
+from bot.domain.features.tracker import FeatureTracker
 from bot.domain.instruments import BTC_INVERSE_SYMBOL as BTC
 from bot.monitors.history import Warmup, collateral_perp, warm_features
 from bot.venues.ccxt.client import build_exchange
@@ -122,7 +122,7 @@ async def test_a_venue_without_the_collateral_perpetual_warms_btc_only(venue: Ve
     assert got.btc_vol_annual == pytest.approx(want.btc_vol_annual, rel=1e-9)
     assert (got.swing_high, got.swing_low) == pytest.approx((want.swing_high, want.swing_low))
     # Collateral volatility and beta start cold: no BTC-as-ETH beta of 1 that strategies would trust.
-    assert (got.samples, got.collateral_vol_annual, got.warming_up) == (0, NEUTRAL_FEATURES.collateral_vol_annual, True)
+    assert (got.samples, got.collateral_vol_annual, got.warming_up) == (0, 0.0, True)
     assert any("ETH/USD:ETH" in str(e.get("symbol")) and "BTC only" in e["event"] for e in logs)
 
 
@@ -151,7 +151,7 @@ async def test_a_failing_fetch_leaves_the_features_cold_with_a_warning(
         warmed, tracker = await warm(venue, url, symbol, "WETH")
     assert warmed.bars == 0 and warmed.skipped
     f = tracker.features()
-    assert f.warming_up and (f.btc_vol_annual, f.collateral_vol_annual, f.samples) == (0.6, 0.8, 0)  # the prior
+    assert f.warming_up and (f.btc_vol_annual, f.collateral_vol_annual, f.samples) == (0.0, 0.0, 0)
     assert math.isnan(f.swing_high)
     [warning] = [e for e in logs if e["log_level"] == "warning"]
     assert "start cold" in warning["event"]
@@ -181,5 +181,5 @@ async def test_a_history_of_a_few_bars_is_not_a_warm_start(venue: Venue) -> None
         warmed, tracker = await warm(venue, venue.server.url, BTC, "WBTC", days=3 / 1440)
     assert warmed.bars == 0 and "a warm start needs 360" in (warmed.skipped or "")
     f = tracker.features()
-    assert f.warming_up and (f.btc_vol_annual, f.samples) == (NEUTRAL_FEATURES.btc_vol_annual, 0)
+    assert f.warming_up and (f.btc_vol_annual, f.samples) == (0.0, 0)
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["feature warm-up failed: features start cold"]

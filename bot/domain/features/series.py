@@ -10,7 +10,7 @@ produced by the same floating-point operations in the same order:
   the newest return and then drops the oldest;
 - elementwise arithmetic and square roots, which IEEE 754 rounds the same in numpy and in Python;
 - rolling highs and lows with a block prefix/suffix maximum (van Herk / Gil-Werman), exact as max is;
-- the first `min_feature_bars` bars hold the tracker's warming-up prior (NEUTRAL_FEATURES), constants.
+- the first `min_feature_bars` bars hold the tracker's warming-up values (COLD_FEATURES), constants.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import math
 import operator
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.domain.features.tracker import (
+    COLD_FEATURES,
     MS_PER_YEAR,
-    NEUTRAL_FEATURES,
     MarketFeatures,
     min_bars_for_halflife,
     windows_for_bar_length,
@@ -65,7 +65,7 @@ class FeatureSeries:
         )
 
 
-EMPTY_TRACKER_FEATURES = replace(NEUTRAL_FEATURES, warming_up=True)
+EMPTY_TRACKER_FEATURES = COLD_FEATURES
 """What a tracker that has taken no bar gives."""
 
 
@@ -95,7 +95,7 @@ def feature_series(
     swing_high = _previous_extreme(highs, swing_lookback, highest=True)
     swing_low = _previous_extreme(lows, swing_lookback, highest=False)
     cold = np.arange(bars) < warm_from
-    prior = NEUTRAL_FEATURES
+    prior = COLD_FEATURES
 
     def gated(values: Floats, neutral: float) -> array[float]:
         return _column(np.where(cold, neutral, values))

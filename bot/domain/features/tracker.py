@@ -22,7 +22,7 @@ class MarketFeatures:
     swing_high: float  # highest BTC high over the swing lookback, before the current bar
     swing_low: float  # lowest BTC low over the swing lookback, before the current bar
     samples: int
-    # Fewer bars than `min_feature_bars` taken: the values are NEUTRAL_FEATURES' prior, not measurements
+    # Fewer bars than `min_feature_bars` taken: the values are COLD_FEATURES' "not measured", not measurements
     # (a volatility from 2 bars read 6,308 % a year and hedged 100 %, B17).
     warming_up: bool = False
 
@@ -173,13 +173,13 @@ class FeatureTracker:
         return self._bvol.bars, self._cvol.bars
 
     def features(self) -> MarketFeatures:
-        """Features as of the last bar taken; NEUTRAL_FEATURES' prior, `warming_up`, for a side with fewer than
+        """Features as of the last bar taken; COLD_FEATURES' values, `warming_up`, for a side with fewer than
         `min_bars` bars (BTC: volatility and swings; collateral: its volatility, beta and correlation)."""
         annualise = math.sqrt(MS_PER_YEAR / self._bar_ms)
         btc_bars, collateral_bars = self.bars
         btc_warm, collateral_warm = btc_bars >= self.min_bars, collateral_bars >= self.min_bars
         ratio = self._beta.value()
-        prior = NEUTRAL_FEATURES
+        prior = COLD_FEATURES
         return MarketFeatures(
             btc_vol_annual=self._bvol.per_bar() * annualise if btc_warm else prior.btc_vol_annual,
             collateral_vol_annual=self._cvol.per_bar() * annualise if collateral_warm else prior.collateral_vol_annual,
@@ -192,7 +192,6 @@ class FeatureTracker:
         )
 
 
-# The prior a strategy sees without measured features: a snapshot built with none, and a side warming up.
 NEUTRAL_FEATURES = MarketFeatures(
     btc_vol_annual=0.6,
     collateral_vol_annual=0.8,
@@ -201,4 +200,18 @@ NEUTRAL_FEATURES = MarketFeatures(
     swing_high=math.nan,
     swing_low=math.nan,
     samples=0,
+)
+
+
+# What a side warming up reports, as a tracker that has taken no bar did: no volatility measured (strategies
+# apply their own floor, dynamic's min_vol_annual), beta 1 with no samples (not trusted), no swing levels.
+COLD_FEATURES = MarketFeatures(
+    btc_vol_annual=0.0,
+    collateral_vol_annual=0.0,
+    beta=1.0,
+    correlation=0.0,
+    swing_high=math.nan,
+    swing_low=math.nan,
+    samples=0,
+    warming_up=True,
 )

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bot.domain.features.history import closed_bars, feed_bars
-from bot.domain.features.tracker import NEUTRAL_FEATURES, FeatureTracker
+from bot.domain.features.tracker import FeatureTracker
 
 MINUTE = 60_000
 
@@ -48,12 +48,10 @@ def test_btc_alone_moves_volatility_and_swings_not_beta() -> None:
     tracker = FeatureTracker.for_bar_length(MINUTE)
     assert feed_bars(tracker, bars(0, btc), None) == 400
     f = tracker.features()
-    assert f.btc_vol_annual != NEUTRAL_FEATURES.btc_vol_annual and f.swing_high == pytest.approx(
-        max(btc[-1441:-1]) * 1.001
-    )
-    # The collateral side is the prior until live samples: strategies keep beta 1, and say it is warming up.
+    assert f.btc_vol_annual > 0 and f.swing_high == pytest.approx(max(btc[-1441:-1]) * 1.001)
+    # The collateral side is cold until live samples: strategies keep beta 1, and say it is warming up.
     assert (f.collateral_vol_annual, f.beta, f.samples, f.warming_up) == (
-        NEUTRAL_FEATURES.collateral_vol_annual,
+        0.0,
         1.0,
         0,
         True,

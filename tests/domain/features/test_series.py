@@ -9,7 +9,7 @@ import pytest
 
 from bot.backtest.data import SHARED_DATA_DIR, AlignedBars, align, load_candles
 from bot.domain.features.series import EMPTY_TRACKER_FEATURES, feature_series
-from bot.domain.features.tracker import NEUTRAL_FEATURES, FeatureTracker, MarketFeatures, min_feature_bars
+from bot.domain.features.tracker import COLD_FEATURES, FeatureTracker, MarketFeatures, min_feature_bars
 from strategies.dynamic import Dynamic
 from tests.strategies.test_snapshots import snapshot_at
 
@@ -62,11 +62,11 @@ def _check(bars: AlignedBars, lo: int, hi: int, bar_ms: int) -> None:
         got = series.at(k)
         assert _same(got, expected), f"bar {k}: {got} != {expected}"
         assert type(got.samples) is int and type(got.beta) is float
-        # B17: until the documented minimum both give the neutral prior and say so, then measurements.
+        # B17: until the documented minimum both give the cold values and say so, then measurements.
         warming = k + 1 < min_feature_bars(bar_ms)
         assert got.warming_up is warming
         if warming:
-            assert _same(got, replace(NEUTRAL_FEATURES, warming_up=True)), f"bar {k}: {got}"
+            assert _same(got, COLD_FEATURES), f"bar {k}: {got}"
 
 
 @pytest.fixture(scope="module")
@@ -105,29 +105,29 @@ def test_series_of_different_lengths_are_refused() -> None:
 
 def test_the_early_bars_are_gated_in_both_and_the_gate_opens_at_the_minimum(minutes: AlignedBars) -> None:
     """B17: 2 one-minute bars gave btc_vol_annual=63.08 (6,308 % a year) and the bot hedged 100 %. The first
-    360 one-minute bars (a quarter of the one-day half-life) now hold the prior in the tracker and the series."""
+    360 one-minute bars (a quarter of the one-day half-life) now hold the cold values in the tracker and the series."""
     need = min_feature_bars(MINUTE)
     assert need == 360 and min_feature_bars(HOUR) == 30
     _check(minutes, 5_000, 5_000 + need + 5, MINUTE)  # the early bars, bit for bit, across the gate
     _, bh, bl, bc = minutes.btc
     cc = minutes.collateral[3]
     series = feature_series(bc[:need], bh[:need], bl[:need], cc[:need], MINUTE)
-    assert series.at(1).btc_vol_annual == NEUTRAL_FEATURES.btc_vol_annual  # not a 2-bar volatility
+    assert series.at(1).btc_vol_annual == 0.0  # not a 2-bar volatility: none measured yet
     assert series.at(need - 2).warming_up and not series.at(need - 1).warming_up
-    assert series.at(need - 1).btc_vol_annual != NEUTRAL_FEATURES.btc_vol_annual
+    assert series.at(need - 1).btc_vol_annual > 0
 
 
 def test_a_btc_only_warm_up_leaves_the_collateral_side_warming(minutes: AlignedBars) -> None:
     """History with no collateral perpetual warms BTC alone: its volatility is measured, the collateral's
-    volatility and beta stay the prior until the live sampler has taken enough bars of both."""
+    volatility and beta stay cold until the live sampler has taken enough bars of both."""
     tracker = FeatureTracker.for_bar_length(MINUTE)
     _, bh, bl, bc = minutes.btc
     cc = minutes.collateral[3]
     for i in range(400):
         tracker.update_btc(bc[i], bh[i], bl[i])
     f = tracker.features()
-    assert f.warming_up and f.btc_vol_annual != NEUTRAL_FEATURES.btc_vol_annual and math.isfinite(f.swing_low)
-    assert (f.collateral_vol_annual, f.beta, f.samples) == (NEUTRAL_FEATURES.collateral_vol_annual, 1.0, 0)
+    assert f.warming_up and f.btc_vol_annual > 0 and math.isfinite(f.swing_low)
+    assert (f.collateral_vol_annual, f.beta, f.samples) == (0.0, 1.0, 0)
     for i in range(400, 400 + 360):
         tracker.update(bc[i], bh[i], bl[i], cc[i])
     assert not tracker.features().warming_up
@@ -135,7 +135,7 @@ def test_a_btc_only_warm_up_leaves_the_collateral_side_warming(minutes: AlignedB
 
 def test_dynamic_does_not_hedge_on_two_bars_of_noise() -> None:
     """B17, the symptom: after 2 one-minute bars of a 2 % move the tracker read a volatility of thousands of
-    percent a year and `dynamic` hedged 100 %. Warming up, it plans exactly as on the neutral prior."""
+    percent a year and `dynamic` hedged 100 %. Warming up, it plans exactly as cold (its own volatility floor)."""
     tracker = FeatureTracker.for_bar_length(MINUTE)
     for btc, eth in ((60_000.0, 3_000.0), (58_800.0, 2_940.0), (60_000.0, 3_000.0)):
         tracker.update(btc, btc, btc, eth)
@@ -144,5 +144,5 @@ def test_dynamic_does_not_hedge_on_two_bars_of_noise() -> None:
     strategy = Dynamic.from_params({})
     at_hf = snapshot_at(1.6)
     on_tracker = strategy.decide(replace(at_hf, features=noisy))
-    on_prior = strategy.decide(replace(at_hf, features=NEUTRAL_FEATURES))
+    on_prior = strategy.decide(replace(at_hf, features=COLD_FEATURES))
     assert on_tracker.hedge_usd == on_prior.hedge_usd < 0.5 * at_hf.lending.collateral_usd

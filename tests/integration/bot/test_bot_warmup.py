@@ -20,7 +20,6 @@ from bot.clock import wall_ms
 from bot.devnet.chain.market import set_price
 from bot.devnet.exchange.candles import load_candles
 from bot.devnet.exchange.server import ExchangeServer
-from bot.domain.features.tracker import NEUTRAL_FEATURES
 from tests.integration.bot.conftest import bot_settings
 from tests.integration.bot.test_bot_e2e import until
 
@@ -94,6 +93,6 @@ async def test_the_bot_starts_on_warm_features_or_cold_when_history_fails(
         assert 0.2 < features.btc_vol_annual < 3.0 and features.swing_high == features.swing_high
         assert warnings == []
     else:
-        # Cold: the neutral prior, marked warming up, never a volatility measured on a few live bars (B17).
-        assert features.warming_up and features.btc_vol_annual == NEUTRAL_FEATURES.btc_vol_annual
+        # Cold, marked warming up: never a volatility measured on a few live bars (B17).
+        assert features.warming_up and features.btc_vol_annual == 0.0
         assert warnings == ["feature warm-up failed: features start cold"]
