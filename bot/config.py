@@ -375,8 +375,8 @@ def _json_setting_names() -> set[str]:
     return names
 
 
-# Read by the devnet, not a setting: where `npm ci` put anvil and the Aave artifacts.
-_NOT_SETTINGS = frozenset({"HEDGEBOT_NODE_MODULES"})
+# Read by the devnet, not settings: where `npm ci` put anvil, and where `make install` put the Aave v3.6 build.
+_NOT_SETTINGS = frozenset({"HEDGEBOT_NODE_MODULES", "HEDGEBOT_AAVE_BUILD"})
 
 
 def _unknown_variables(env_file: Path | None) -> list[str]:
