@@ -131,6 +131,13 @@ def test_a_mapping_in_the_environment_replaces_the_files(monkeypatch: pytest.Mon
     assert load_settings(cfg).strategy.params == {"leverage": 7}
 
 
+def test_the_devnets_own_variables_are_not_unknown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HEDGEBOT_AAVE_BUILD (bot/devnet/chain/artifacts.py) once made `hedgebot run` exit 2 as an unknown setting."""
+    monkeypatch.setenv("HEDGEBOT_NODE_MODULES", "/elsewhere/node_modules")
+    monkeypatch.setenv("HEDGEBOT_AAVE_BUILD", "/elsewhere/build/aave-v3.6")
+    load_settings()
+
+
 def test_an_unknown_variable_is_an_error_with_a_suggestion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """B12: HEDGEBOT_KILL_CLOSE_HEDGE was silently ignored; a .env typo was named HEDGEBOT_HEDGEBOT_MODEE."""
     monkeypatch.setenv("HEDGEBOT_KILL_CLOSE_HEDGE", "true")

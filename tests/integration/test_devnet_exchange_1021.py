@@ -1,4 +1,5 @@
-"""C8: a -1021 storm (every signed request answered "timestamp outside the recvWindow") in the middle of a decision.
+"""C8: a -1021 storm (every signed request answered "timestamp outside the recvWindow") mid-decision, and the
+end of an outage.
 
 The real ccxt client and the local exchange; the answers come from the chaos suite's HTTP fault proxy in front of
 it, Binance's -1021 body on every signed request, as `make chaos` injects it: a skewed server clock alone does
@@ -8,6 +9,7 @@ test_devnet_exchange.py), while an exchange answering -1021 for seconds outlasts
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from bot.devnet.exchange import ExchangeServer
 from bot.domain.orders import OrderRequest, OrderType, Side
 from bot.domain.plan import HedgePlan
 from bot.journal.aio import AsyncJournal
+from bot.monitors.mark import CcxtMarkFeed
 from bot.runtime.executor import Executor
 from bot.runtime.recovery import resolve_intents
+from bot.venues.ccxt.errors import RetryPolicy
 from bot.venues.ccxt.venue import CcxtVenue
 from bot.venues.reconcile import Place
 from chaos.faults.exchange import EXCHANGE_ANSWERS
@@ -69,3 +73,24 @@ async def test_a_1021_storm_mid_decision_leaves_no_intent_unresolved(
     assert (adopted, not_sent) == ([], ["hbEc8entry"])  # the exchange never got it (every answer was -1021)
     assert await journal.unacknowledged_intents() == []
     assert server.engine.position().contracts == 0
+
+
+async def test_a_back_off_ends_when_the_venue_answers_again(
+    proxied: tuple[ExchangeServer, FaultProxy, CcxtVenue, AsyncJournal],
+) -> None:
+    """After an outage the decision does not sleep out its back-off while the mark feed already reads the venue
+    (`make chaos` measured 3-4 s gaps after exchange faults from that alone)."""
+    _, proxy, venue, _ = proxied
+    venue.retry = RetryPolicy(attempts=3, first_delay_s=4.0, max_delay_s=4.0)
+    proxy.fault = EXCHANGE_ANSWERS["503"](5.0)
+    loop = asyncio.get_running_loop()
+    read = asyncio.create_task(venue.account())  # fails, then backs off 4 s
+    while not any(r.fault == "503" for r in proxy.records):
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    proxy.clear()
+    back = loop.time()
+    await CcxtMarkFeed(venue.exchange).read()  # the mark feed reads the venue again
+    account = await asyncio.wait_for(read, 10)
+    assert account.wallet_btc > 0
+    assert loop.time() - back < 2.0  # not the rest of the 4 s back-off

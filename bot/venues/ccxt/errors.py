@@ -8,6 +8,7 @@ retries again. So one order is sent at most `RetryPolicy.attempts` times, always
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -39,7 +40,30 @@ class RetryPolicy:
         return float(min(self.max_delay_s, self.first_delay_s * 2 ** (attempt - 1)))
 
 
-async def with_retries(action: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+class Answered:
+    """Set each time the venue answers a request successfully (any request: the mark feed's too).
+
+    A back-off sleeps until its delay is over *or* the venue has answered since it began: once the venue is back,
+    a decision does not sleep out the rest of a 2-4 s back-off while the mark feed already reads it (`make chaos`
+    measured gaps of 3-4 s after exchange faults from that alone). A venue still refusing (a 418 ban) wakes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def seen(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def within(self, delay_s: float) -> None:
+        """Sleep `delay_s`, or less if the venue answers meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), delay_s)
+
+
+async def with_retries(
+    action: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy, answered: Answered | None = None
+) -> T:
     """call()'s result; a RetryableVenueError is retried with back-off, and raised once `attempts` calls failed."""
     for attempt in range(1, policy.attempts + 1):
         try:
@@ -49,7 +73,10 @@ async def with_retries(action: str, call: Callable[[], Awaitable[T]], policy: Re
                 raise
             delay = policy.delay_s(attempt)
             log.warning("venue call failed, retrying", action=action, attempt=attempt, delay_s=delay, err=str(err))
-            await asyncio.sleep(delay)
+            if answered is None:
+                await asyncio.sleep(delay)
+            else:
+                await answered.within(delay)
     raise AssertionError("unreachable")  # the loop always returns or raises
 
 

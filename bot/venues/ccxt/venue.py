@@ -36,7 +36,7 @@ from bot.domain.orders import (
 )
 from bot.errors import VenueError
 from bot.venues.ccxt.client import build_exchange
-from bot.venues.ccxt.errors import RetryPolicy, classify, is_gone, is_no_change, with_retries
+from bot.venues.ccxt.errors import Answered, RetryPolicy, classify, is_gone, is_no_change, with_retries
 from bot.venues.ccxt.funding import payments_from_raw
 from bot.venues.ccxt.instruments import instrument_from_ccxt_market
 from bot.venues.ccxt.params import VenueParams, order_from_ccxt
@@ -69,6 +69,7 @@ class CcxtVenue:
         self.retry = retry
         self._instrument: Instrument | None = None
         self._known: dict[str, Order] = {}  # client id -> last seen, for cancel and fills
+        self.answered = watch_answers(self.exchange)
 
     @property
     def instrument(self) -> Instrument:
@@ -93,7 +94,7 @@ class CcxtVenue:
 
     async def _retried(self, action: str, operation: Callable[[], Awaitable[T]]) -> T:
         """operation(), under the one retry policy: the outermost step of a public method, never nested."""
-        return await with_retries(action, operation, self.retry)
+        return await with_retries(action, operation, self.retry, self.answered)
 
     async def _call(self, action: str, fn: Callable[[], Awaitable[T]]) -> T:
         """fn(), an operation of one request, under the retry policy."""
@@ -370,3 +371,17 @@ def _fill_gaps(placed: Order, sent: OrderRequest) -> Order:
         trigger_price=placed.trigger_price if placed.trigger_price is not None else sent.trigger_price,
         reduce_only=placed.reduce_only or sent.reduce_only,
     )
+
+
+def watch_answers(exchange: Any) -> Answered:
+    """An `Answered` set by every request `exchange` gets a good answer to (ccxt's `fetch` raises on a bad one)."""
+    answered = Answered()
+    fetch = exchange.fetch
+
+    async def fetch_and_tell(*args: Any, **kwargs: Any) -> Any:
+        result = await fetch(*args, **kwargs)
+        answered.seen()
+        return result
+
+    exchange.fetch = fetch_and_tell
+    return answered
