@@ -9,6 +9,7 @@ from strategies.base import CapitalState, HedgePlan, Snapshot, Strategy, Strateg
 
 
 class DcaParams(StrategyParams):
+    # Defaults not searched: scored at them by walk-forward (`python benchmarks/walk_forward.py`).
     target_ratio: float = Field(0.5, gt=0, le=1.5, description="share of the collateral hedged once built")
     slices: int = Field(4, ge=1, le=100, description="number of slices the hedge is built in")
     interval_minutes: float = Field(240.0, gt=0, description="time between slices")

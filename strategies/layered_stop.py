@@ -31,6 +31,7 @@ from strategies.base import (
 
 
 class LayeredStopParams(StrategyParams):
+    # Defaults not searched: scored at them by walk-forward (`python benchmarks/walk_forward.py`).
     base_ratio: float = Field(0.2, ge=0, le=1.5, description="share of the collateral hedged at all times")
     layer_distances: tuple[float, ...] = Field(
         (0.25, 0.15, 0.08), description="distances to liquidation (fractions) at which layers arm, far to near"

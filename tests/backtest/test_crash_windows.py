@@ -100,11 +100,13 @@ def test_every_step_adds_up(shared_data: Path, window: str) -> None:
 
 
 @pytest.mark.parametrize("window", list(WINDOWS))
-def test_hedges_cut_the_crash_drawdown_and_the_default_beats_the_static_half(shared_data: Path, window: str) -> None:
+def test_hedges_cut_the_crash_drawdown(shared_data: Path, window: str) -> None:
+    """Both hedges cut the drawdown in each crash. Which one cuts it more is not claimed from three windows:
+    the walk-forward over every window (benchmarks/walk_forward.py) finds that, with the capital rules that
+    keep its account alive, the default does not beat static 50 % out of sample (issue 12)."""
     result = _run(shared_data, window)
     dynamic, static = result.runs
-    assert static.effectiveness > 0
-    assert dynamic.effectiveness > static.effectiveness
+    assert static.effectiveness > 0.1 and dynamic.effectiveness > 0.1
     assert dynamic.portfolio.liquidation_penalty_usd <= result.unhedged.liquidation_penalty_usd
 
 

@@ -126,7 +126,9 @@ B1 = ["plan", "--collateral-amount", "10", "--collateral-price", "2300", "--debt
 def test_every_stop_sits_below_the_shorts_own_liquidation_price(strategy: str, margin_btc: str) -> None:
     """B1: dynamic at 10x put its stop at 67,200 above its isolated liquidation at 66,400 (layered-stop 69,000 vs
     68,297), and margin in the account priced isolated liquidation as if the whole wallet backed it."""
-    result = hedgebot(*B1, "--strategy", strategy, "--margin-btc", margin_btc)
+    # dynamic at 10x, its default before the walk-forward of issue 12 chose 5x: the case B1 was about.
+    extra = ["--param", "leverage=10"] if strategy == "dynamic" else []
+    result = hedgebot(*B1, "--strategy", strategy, *extra, "--margin-btc", margin_btc)
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     liq = plan["hedge_liquidation_price"]

@@ -118,7 +118,7 @@ def test_strategies_list_shows_params_types_defaults_and_caps() -> None:
     described = {s["name"]: s for s in json.loads(listed.stdout)}
     assert described["percentage"]["leverage_cap"] == 10
     ratio = next(p for p in described["percentage"]["params"] if p["name"] == "hedge_ratio")
-    assert (ratio["type"], ratio["default"]) == ("float", 0.5)
+    assert (ratio["type"], ratio["default"]) == ("float", 0.25)  # walk-forward (benchmarks/walk_forward.py)
     assert described["stop-hunt-scalp"]["opt_in"] is True
     assert described["dynamic"]["state"] == {
         "ratio": "float",
