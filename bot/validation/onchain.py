@@ -105,13 +105,23 @@ async def _collateral(monitor: AaveMonitor, market: Market, settings: Settings) 
     if not accounts:
         return Finding("collateral", "ok", f"{symbol} listed by the Pool; no account set")
     snap = await monitor.snapshot(accounts)
-    held = []
+    held, substituted = [], []
     for health in snap.accounts:
         try:
             view = lending_view(health, symbol)
-        except UsageError as exc:  # the account holds none of it: there is nothing to hedge
+        except UsageError as exc:  # the account has no collateral at all: there is nothing to hedge
             return Finding("collateral", "error", str(exc))
+        if view.collateral_asset.upper() != symbol.upper():
+            # The whole account is hedged whatever it holds; the setting only picks the trigger's collateral.
+            has = ", ".join(c.symbol for c in view.collaterals)
+            substituted.append(
+                f"account {health.account} has no {symbol} collateral (it has: {has}): the whole account is "
+                f"hedged, and its largest collateral, {view.collateral_asset}, drives the collateral trigger"
+            )
+            continue
         held.append(f"{health.account} holds {view.collateral_amount:,.6g} {symbol}, HF {view.health_factor:.3f}")
+    if substituted:
+        return Finding("collateral", "warning", "; ".join(substituted))
     return Finding("collateral", "ok", f"{symbol} listed by the Pool; " + "; ".join(held))
 
 

@@ -54,7 +54,9 @@ def borrower(devnet: dict[str, Any], supply: dict[str, float], borrow: dict[str,
 
 
 def settings_for(devnet: dict[str, Any], exchange: ExchangeServer, tmp_path: Path, account: str) -> Any:
-    settings = bot_settings(devnet, exchange.url, tmp_path / "bot.sqlite", "percentage", hedge_ratio=1.0)
+    settings = bot_settings(
+        devnet, exchange.url, tmp_path / "bot.sqlite", "percentage", hedge_ratio=1.0, max_stop_loss=1.0
+    )
     return settings.model_copy(update={"chain": settings.chain.model_copy(update={"accounts": [account]})})
 
 

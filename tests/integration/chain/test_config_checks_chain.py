@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_utils import to_checksum_address as to_checksum
 from pydantic import SecretStr
 
 from bot.config import ChainSettings, DefenseSettings, Mode, Settings
@@ -93,10 +94,23 @@ def test_a_collateral_the_pool_does_not_list_is_named(devnet: dict[str, Any], ch
     assert detail.endswith("it lists WETH, WBTC, USDC, wstETH, weETH")
 
 
-def test_an_account_holding_none_of_the_collateral_is_refused(devnet: dict[str, Any], chain: DevRpc) -> None:
+def test_an_account_holding_none_of_the_collateral_is_hedged_whole_with_a_warning(
+    devnet: dict[str, Any], chain: DevRpc
+) -> None:
     borrower = new_borrower(chain, devnet, {"WBTC": 1.0}, {"USDC": 10_000.0})
-    detail = the_error(checked(settings_for(devnet, accounts=[borrower])), "collateral")
-    assert detail.startswith(f"account {borrower} has no WETH collateral (it has: WBTC)")
+    report = checked(settings_for(devnet, accounts=[borrower]))
+    assert report.errors() == [] and status(report)["collateral"] == "warning"
+    [finding] = [f for f in report.findings if f.check == "collateral"]
+    assert finding.detail == (
+        f"account {borrower} has no WETH collateral (it has: WBTC): the whole account is hedged, and its "
+        "largest collateral, WBTC, drives the collateral trigger"
+    )
+
+
+def test_an_account_with_no_collateral_is_refused(devnet: dict[str, Any], chain: DevRpc) -> None:
+    nobody = "0x" + "00" * 19 + "7b"  # an address that never supplied anything
+    detail = the_error(checked(settings_for(devnet, accounts=[to_checksum(nobody)])), "collateral")
+    assert detail == f"account {to_checksum(nobody)} has no collateral: nothing to hedge"
 
 
 def test_no_rpc_answering_is_an_environment_error(devnet: dict[str, Any], tmp_path: Path) -> None:
