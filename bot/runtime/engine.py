@@ -96,6 +96,7 @@ class Engine:
         self._trigger_ms: int | None = None  # when the first event since the last decision arrived
         self._decision_lock = asyncio.Lock()
         self._lending: LendingReading | None = None
+        self._lending_failing = False  # the last read of the lending feed failed (the guard halts on it)
         # The last prices the guard trusted: a jump is measured from them, not from the previous reading.
         self._collateral_anchor = Anchor()
         self._mark: MarkReading | None = None
@@ -136,8 +137,10 @@ class Engine:
         while True:
             try:
                 self.observe_lending(await self.lending.read())
+                self._lending_failing = False
                 self._maybe_trigger()
-            except Exception as exc:  # the guard halts trading on stale data; keep watching
+            except Exception as exc:  # the guard halts trading until a read succeeds again; keep watching
+                self._lending_failing = True
                 log.warning("lending feed read failed", error=str(exc))
             try:
                 await self.lending.next_block()
@@ -256,6 +259,7 @@ class Engine:
             collateral_anchor=self._collateral_anchor,
             oracle_updated_ms=lending.oracle_updated_ms if lending else None,
             oracle_btc_usd=lending.oracle_btc_usd if lending else None,
+            lending_failing=self._lending_failing,
         )
 
     def _alert(self, alerts: list[Alert]) -> None:

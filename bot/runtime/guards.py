@@ -68,6 +68,9 @@ class FeedReadings:
     collateral_anchor: Anchor
     oracle_updated_ms: int | None = None
     oracle_btc_usd: float | None = None  # the lending oracle's BTC price, where the market lists BTC
+    # The lending feed's last read failed (the chain has a block the bot cannot read: a node fault, or the
+    # Pool reverting on an absurd oracle answer): the last good reading is not the chain any more.
+    lending_failing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,8 @@ def check(r: FeedReadings, limits: GuardLimits) -> Verdict:
         problems.append(
             f"stale block: {(r.now_ms - r.block_time_ms) / 1000:.0f} s old (limit {limits.stale_block_ms / 1000:.0f} s)"
         )
+    if r.lending_failing:
+        problems.append("the lending feed's last read failed: not trading on the reading before it")
     if r.btc_mark is None or r.btc_mark_ms is None:
         problems.append("no BTC mark price yet")
     else:
