@@ -25,6 +25,19 @@ class StopTranche:
     label: str = "main"
 
 
+def shrink_stops(stops: tuple[StopTranche, ...], contracts: int) -> tuple[StopTranche, ...]:
+    """Stops covering at most `contracts`, dropping from the last tranche first."""
+    out: list[StopTranche] = []
+    left = contracts
+    for tranche in stops:
+        if left <= 0:
+            break
+        take = min(tranche.contracts, left)
+        out.append(tranche if take == tranche.contracts else StopTranche(tranche.price, take, tranche.label))
+        left -= take
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class ConditionalEntry:
     """A short that rests as a stop-market sell and arms when the mark falls to `trigger_price`.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.domain.plan import HedgePlan, StopTranche
+from bot.domain.plan import HedgePlan, StopTranche, shrink_stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +72,4 @@ def resize_stops(stops: tuple[StopTranche, ...], contracts: int) -> tuple[StopTr
     if contracts > total:
         first = stops[0]
         return (StopTranche(first.price, first.contracts + contracts - total, first.label), *stops[1:])
-    out: list[StopTranche] = []
-    left = contracts
-    for tranche in stops:
-        if left <= 0:
-            break
-        take = min(tranche.contracts, left)
-        out.append(tranche if take == tranche.contracts else StopTranche(tranche.price, take, tranche.label))
-        left -= take
-    return tuple(out)
+    return shrink_stops(stops, contracts)

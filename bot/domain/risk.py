@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.domain.plan import ConditionalEntry, HedgePlan, StopTranche
+from bot.domain.plan import ConditionalEntry, HedgePlan, StopTranche, shrink_stops
 from bot.domain.protection import MarginMode, held_short, stop_ceiling
 from bot.domain.snapshot import Snapshot
 
@@ -66,7 +66,7 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
     stops = plan.stops
     stopped = plan.stopped_contracts
     if contracts < stopped:
-        stops = _shrink_stops(stops, contracts)
+        stops = shrink_stops(stops, contracts)
     if contracts > stopped:
         default = price * (1.0 + limits.default_stop_pct)
         missing = contracts - stopped
@@ -82,7 +82,7 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
     if leverage < plan.leverage and contracts > 0:
         # A lower leverage needs more margin per contract: the account must still carry the short.
         contracts = _within_margin(contracts, leverage, snapshot, reasons)
-        stops = _shrink_stops(stops, contracts)
+        stops = shrink_stops(stops, contracts)
 
     # Capital at risk, priced from the stop as repaired: the loss a rise to it costs.
     stop = max((tranche.price for tranche in stops), default=None)
@@ -103,7 +103,7 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
                 f"{contracts} -> {allowed} contracts"
             )
             contracts = allowed
-            stops = _shrink_stops(stops, contracts)
+            stops = shrink_stops(stops, contracts)
             # A smaller short can have a nearer liquidation price (isolated, grown at a higher price): re-check.
             stops, contracts, leverage = guard.fit(stops, contracts, leverage, reasons)
 
@@ -117,7 +117,7 @@ def apply_limits(plan: HedgePlan, snapshot: Snapshot, limits: RiskLimits, levera
     clipped = plan.with_(
         leverage=leverage,
         contracts=contracts,
-        stops=_shrink_stops(stops, contracts),
+        stops=shrink_stops(stops, contracts),
         conditional=conditional,
         reason=f"{plan.reason}; risk: {'; '.join(reasons)}",
     )
@@ -186,7 +186,7 @@ class _StopGuard:
             contracts, ceiling = self._smaller_short(contracts, leverage, reasons)
             if contracts == 0:
                 return (), 0, leverage
-            stops = _shrink_stops(stops, contracts)
+            stops = shrink_stops(stops, contracts)
         high = [t for t in stops if t.price > ceiling]
         if high:
             liq = ceiling / (1.0 - self.limits.liquidation_buffer)
@@ -258,16 +258,3 @@ class _StopGuard:
                 entry = ConditionalEntry(entry.trigger_price, entry.contracts, ceiling, entry.label)
             out.append(entry)
         return tuple(out)
-
-
-def _shrink_stops(stops: tuple[StopTranche, ...], contracts: int) -> tuple[StopTranche, ...]:
-    """Stops covering at most `contracts`, dropping from the last tranche first."""
-    out: list[StopTranche] = []
-    left = contracts
-    for tranche in stops:
-        if left <= 0:
-            break
-        take = min(tranche.contracts, left)
-        out.append(tranche if take == tranche.contracts else StopTranche(tranche.price, take, tranche.label))
-        left -= take
-    return tuple(out)
