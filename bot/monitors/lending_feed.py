@@ -50,28 +50,23 @@ def lending_view(health: AccountHealth, collateral_symbol: str, betas: Betas | N
             return bounded_liquidation_price(price_usd, health.health_factor)
         return math.nan if liq is None else liq
 
+    def exposure(symbol: str, amount: float, price_usd: float, **lending: float) -> AssetExposure:
+        beta = _beta(betas, symbol)
+        return AssetExposure(
+            symbol=symbol, amount=amount, price_usd=price_usd, beta=beta.beta, beta_source=beta.source, **lending
+        )
+
     collaterals = tuple(
-        AssetExposure(
-            symbol=c.symbol,
-            amount=c.amount,
-            price_usd=c.price_usd,
-            beta=_beta(betas, c.symbol).beta,
-            beta_source=_beta(betas, c.symbol).source,
+        exposure(
+            c.symbol,
+            c.amount,
+            c.price_usd,
             liquidation_threshold=c.liquidation_threshold,
             liquidation_price_usd=liquidation(c.price_usd, c.liquidation_price_usd),
         )
         for c in health.collaterals
     )
-    debts = tuple(
-        AssetExposure(
-            symbol=d.symbol,
-            amount=d.amount,
-            price_usd=d.price_usd,
-            beta=_beta(betas, d.symbol).beta,
-            beta_source=_beta(betas, d.symbol).source,
-        )
-        for d in health.debts
-    )
+    debts = tuple(exposure(d.symbol, d.amount, d.price_usd) for d in health.debts)
     leg = next((c for c in collaterals if c.symbol.upper() == collateral_symbol.upper()), None)
     if leg is None:
         leg = max(collaterals, key=lambda c: c.value_usd)
