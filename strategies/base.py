@@ -412,9 +412,8 @@ class Strategy(ABC, Generic[P]):
         size, lot = spec.contract_size_usd, spec.lot_contracts
         held = hedge.contracts
         # Equity x P' = wallet x P' + held x S x (P'/entry - 1) = a + b x P'.
-        wallet = hedge.equity_btc - (pnl_btc(held, size, hedge.entry_price, price) if held else 0.0)
         a = plan.hedge_usd - held * size
-        b = wallet + (held * size / hedge.entry_price if held else 0.0)
+        b = self.equity_slope(snapshot)
         slack = 1e-6  # lots: floating-point room, so the band never reaches a rounding edge
         lots = plan.contracts / lot
         x_lo = (lots - 0.5 + slack) * lot * size if plan.contracts > 0 else -math.inf
@@ -445,16 +444,23 @@ class Strategy(ABC, Generic[P]):
         return WakeUp(btc_below=max(lo, 0.0), btc_above=hi, trailing_stop_pct=trailing, **bounds)
 
     @staticmethod
+    def equity_slope(snapshot: Snapshot) -> float:
+        """USD of the hedge account's equity per USD of BTC mark, the account as it is: its wallet (long BTC)
+        plus the position's own exposure (held x S / entry, negative for a short)."""
+        hedge, size = snapshot.hedge, snapshot.instrument.contract_size_usd
+        held = hedge.contracts
+        wallet = hedge.equity_btc - (pnl_btc(held, size, hedge.entry_price, snapshot.btc_price) if held else 0.0)
+        return wallet + (held * size / hedge.entry_price if held else 0.0)
+
+    @staticmethod
     def btc_band_for_equity(snapshot: Snapshot, below_usd: float, above_usd: float) -> dict[str, float]:
         """WakeUp bounds on the BTC mark for the hedge account's USD equity leaving (below_usd, above_usd).
 
-        With the account as it is, its USD equity is linear in the mark (wallet x P plus the short's PnL, as in
-        `held_wake`), so an equity level is a BTC price; the band wakes a hair early, never late.
+        With the account as it is, its USD equity is linear in the mark (`equity_slope`), so an equity level is
+        a BTC price; the band wakes a hair early, never late.
         """
-        hedge, price, size = snapshot.hedge, snapshot.btc_price, snapshot.instrument.contract_size_usd
-        held = hedge.contracts
-        wallet = hedge.equity_btc - (pnl_btc(held, size, hedge.entry_price, price) if held else 0.0)
-        slope = wallet + (held * size / hedge.entry_price if held else 0.0)  # USD of equity per USD of mark
+        price = snapshot.btc_price
+        slope = Strategy.equity_slope(snapshot)
         equity = snapshot.hedge_equity_usd
         if abs(slope) < 1e-12:
             return {}  # the equity does not move with the mark
