@@ -99,15 +99,7 @@ def paper_account(settings: Settings) -> PaperAccount:
 def _account(settings: Settings) -> str:
     """The one account to hedge; ConfigError naming what is missing to watch it."""
     chain = settings.chain
-    missing = [
-        name
-        for name, value in (
-            ("HEDGEBOT_CHAIN__RPC_URLS", chain.rpc_urls),
-            ("HEDGEBOT_CHAIN__POOL_ADDRESSES_PROVIDER", chain.pool_addresses_provider),
-            ("HEDGEBOT_CHAIN__ACCOUNTS", chain.accounts),
-        )
-        if not value
-    ]
+    missing = chain.missing(accounts=True)
     if missing:
         raise ConfigError(f"{', '.join(missing)} not set: the bot needs the chain, the Aave market and the account")
     if len(chain.accounts) != 1:

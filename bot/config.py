@@ -93,6 +93,16 @@ class ChainSettings(_Section):
         1_000, ge=1, description="sub-calls per Multicall3 aggregate3 eth_call; lower it if the node caps eth_call gas"
     )
 
+    def missing(self, *, accounts: bool) -> list[str]:
+        """The settings not set that reading the market (and, with `accounts`, watching an account) needs."""
+        needed: list[tuple[str, object]] = [
+            ("HEDGEBOT_CHAIN__RPC_URLS", self.rpc_urls),
+            ("HEDGEBOT_CHAIN__POOL_ADDRESSES_PROVIDER", self.pool_addresses_provider),
+        ]
+        if accounts:
+            needed.append(("HEDGEBOT_CHAIN__ACCOUNTS", self.accounts))
+        return [name for name, value in needed if not value]
+
 
 class StrategySettings(_Section):
     name: str = Field("dynamic", description="built-in name, package.module:Class, or a .py file path")

@@ -30,14 +30,7 @@ async def chain_findings(settings: Settings, mode: Mode, *, unreachable_is_error
     bot's guards wait for the node); the checks after it are then skipped.
     """
     chain = settings.chain
-    missing = [
-        name
-        for name, value in (
-            ("HEDGEBOT_CHAIN__RPC_URLS", chain.rpc_urls),
-            ("HEDGEBOT_CHAIN__POOL_ADDRESSES_PROVIDER", chain.pool_addresses_provider),
-        )
-        if not value
-    ]
+    missing = chain.missing(accounts=False)
     if missing:
         return skipped(f"{', '.join(missing)} not set")
     monitor = AaveMonitor.from_settings(chain)
